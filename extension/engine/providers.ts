@@ -1,0 +1,67 @@
+import * as ort from 'onnxruntime-node';
+import { ModelError } from './errors';
+
+export interface ProviderFallback {
+  provider: string;
+  reason: string;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  /** The execution provider the session was created with. */
+  provider: string;
+  /** Providers tried before it, each with why it was not used. */
+  fallbacks: ProviderFallback[];
+}
+
+export type ProviderPreference = 'auto' | readonly string[];
+
+/**
+ * The ordered list to try. `auto` picks the CPU for small models: one decode step of the bundled
+ * model costs well under a millisecond there, less than a GPU dispatch round-trip (bench/engine).
+ */
+export function resolveProviders(preference: ProviderPreference, modelBytes: number): string[] {
+  const list = preference === 'auto' ? (modelBytes < 256 * 2 ** 20 ? ['cpu'] : ['cuda', 'webgpu', 'cpu']) : [...preference];
+  if (!list.includes('cpu')) list.push('cpu');
+  return list;
+}
+
+export async function openSession(
+  modelPath: string,
+  preference: ProviderPreference,
+  modelBytes: number,
+  log: (line: string) => void = () => {},
+): Promise<OpenedSession> {
+  const fallbacks: ProviderFallback[] = [];
+  const available = new Map(ort.listSupportedBackends().map((b) => [b.name, b]));
+  for (const provider of resolveProviders(preference, modelBytes)) {
+    if (!available.has(provider)) {
+      const reason = `not built into this onnxruntime-node (it has: ${[...available.keys()].join(', ')})`;
+      fallbacks.push({ provider, reason });
+      log(`execution provider ${provider} skipped: ${reason}`);
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+      });
+      log(`execution provider ${provider} in use`);
+      return { session, provider, fallbacks };
+    } catch (e) {
+      const reason = firstLine((e as Error).message);
+      if (provider === 'cpu') {
+        throw new ModelError(modelPath, `onnxruntime could not load it (${reason})`,
+          'The file is damaged or not an ONNX model: copy it again, or re-run training/export.py');
+      }
+      fallbacks.push({ provider, reason });
+      log(`execution provider ${provider} failed, falling back: ${reason}`);
+    }
+  }
+  throw new Error('unreachable: cpu is always tried last');
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n').find((l) => l.trim()) ?? message;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}

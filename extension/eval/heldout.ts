@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { greedyDecode } from '../engine/decoder';
+import type { LoadedModel } from '../engine/model';
+import { formatPrompt } from '../engine/modelDir';
+
+export interface HeldoutProgram {
+  program: string;
+  think: string;
+  answer: string;
+  /** The prompt as the training tokenizer (Python) encoded it. */
+  prompt_ids: number[];
+}
+
+export interface ProgramResult {
+  index: number;
+  correct: boolean;
+  expected: string;
+  answer: string;
+  reasoning: string;
+  tokens: number;
+}
+
+export async function readHeldout(dir: string): Promise<HeldoutProgram[]> {
+  const text = await readFile(join(dir, 'heldout.jsonl'), 'utf8');
+  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as HeldoutProgram);
+}
+
+/** The answer is what follows the reasoning's closing tag, up to the end-of-sequence token. */
+export function splitCompletion(text: string, thinkEnd: string): { reasoning: string; answer: string } {
+  const cut = text.indexOf(thinkEnd);
+  if (cut < 0) return { reasoning: text, answer: '' };
+  return { reasoning: text.slice(0, cut), answer: text.slice(cut + thinkEnd.length).replace(/^\n+|\n+$/g, '') };
+}
+
+export async function solve(model: LoadedModel, program: HeldoutProgram, index: number, maxNewTokens = 400): Promise<ProgramResult> {
+  const { folder } = model;
+  const ids = folder.tokenizer.encode(formatPrompt(folder, program.program)).ids;
+  const out = await greedyDecode(model, ids, maxNewTokens);
+  const generated = folder.config.eosTokenIds.includes(out[out.length - 1]) ? out.slice(0, -1) : out;
+  const text = folder.tokenizer.decode(generated, false).replace(folder.thinkStart, '');
+  const { reasoning, answer } = splitCompletion(text, folder.thinkEnd);
+  return { index, correct: answer === program.answer, expected: program.answer, answer, reasoning, tokens: out.length };
+}
+
+/** A fixed, spread-out sample: every (n/count)-th program, so the same programs each run. */
+export function fixedSample<T>(items: readonly T[], count: number): T[] {
+  if (count >= items.length) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]);
+}
