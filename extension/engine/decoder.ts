@@ -30,9 +30,20 @@ const int64 = (values: ArrayLike<number>, dims: number[]) =>
  */
 export class Decoder {
   readonly cache: KvCache;
+  /** Outputs to fetch: the cache's and the logits always, the routing unless turned off. */
+  private readonly fetchNames: string[];
+  /** Reused output buffers for one-token steps (onnxruntime-node writes into them). */
+  private readonly stepOutputs: Record<string, ort.Tensor | null>;
+  /** 1, 1, 1, … once per decoder; each step's attention mask is a view of it. */
+  private readonly ones: BigInt64Array;
 
-  constructor(private readonly model: LoadedModel) {
+  /** `routing: false` leaves the routing outputs unread (for the benchmark's baseline). */
+  constructor(private readonly model: LoadedModel, options: { routing?: boolean } = {}) {
     this.cache = new KvCache(model.layout.caches);
+    const names = model.layout.outputNames;
+    this.fetchNames = options.routing === false ? names.filter((n) => !n.startsWith('routing.')) : [...names];
+    this.ones = new BigInt64Array(model.folder.config.maxPositions).fill(1n);
+    this.stepOutputs = Object.fromEntries(this.fetchNames.map((n) => [n, stepBuffer(model, n)]));
   }
 
   get position(): number {
@@ -43,14 +54,16 @@ export class Decoder {
     const { session, layout } = this.model;
     const past = this.cache.sequenceLength;
     const t = ids.length;
+    const total = past + t;
+    const mask = total <= this.ones.length ? this.ones.subarray(0, total) : new BigInt64Array(total).fill(1n);
     const feeds: Record<string, ort.Tensor> = {
       [INPUT_IDS]: int64(ids, [1, t]),
-      [ATTENTION_MASK]: int64(new Array(past + t).fill(1), [1, past + t]),
+      [ATTENTION_MASK]: new ort.Tensor('int64', mask, [1, total]),
       ...this.cache.feeds(),
     };
     if (layout.hasPositionIds) feeds[POSITION_IDS] = int64(Array.from({ length: t }, (_, i) => past + i), [1, t]);
     const start = performance.now();
-    const out = await session.run(feeds);
+    const out = await session.run(feeds, t === 1 ? this.stepOutputs : this.fetchNames);
     const runMs = performance.now() - start;
     for (const name of [INPUT_IDS, ATTENTION_MASK, POSITION_IDS]) feeds[name]?.dispose();
     this.cache.update(out, t);
@@ -66,6 +79,18 @@ export class Decoder {
   dispose(): void {
     this.cache.dispose();
   }
+}
+
+/** A reusable [1, 1, n] output for one-token steps, or null where the shape grows (the caches). */
+function stepBuffer(model: LoadedModel, name: string): ort.Tensor | null {
+  const { config } = model.folder;
+  const width = name === LOGITS ? config.vocabSize
+    : name.endsWith('.router_scores') ? config.nRoutedExperts
+      : name.endsWith('.expert_ids') || name.endsWith('.expert_weights') ? config.expertsPerToken : 0;
+  if (width === 0) return null;
+  return name.endsWith('.expert_ids')
+    ? new ort.Tensor('int64', new BigInt64Array(width), [1, 1, width])
+    : new ort.Tensor('float32', new Float32Array(width), [1, 1, width]);
 }
 
 function readRouting(out: Record<string, ort.Tensor>, layers: readonly number[], t: number): LayerRouting[][] {
