@@ -93,7 +93,7 @@ function stepBuffer(model: LoadedModel, name: string): ort.Tensor | null {
     : new ort.Tensor('float32', new Float32Array(width), [1, 1, width]);
 }
 
-function readRouting(out: Record<string, ort.Tensor>, layers: readonly number[], t: number): LayerRouting[][] {
+export function readRouting(out: Record<string, ort.Tensor>, layers: readonly number[], t: number): LayerRouting[][] {
   const perToken: LayerRouting[][] = Array.from({ length: t }, () => []);
   for (const layer of layers) {
     const names = routingNames(layer);
@@ -107,9 +107,11 @@ function readRouting(out: Record<string, ort.Tensor>, layers: readonly number[],
     const wData = weights.data as Float32Array;
     const sData = scores.data as Float32Array;
     for (let i = 0; i < t; i++) {
+      const expertIds = new Int32Array(k);
+      for (let j = 0; j < k; j++) expertIds[j] = Number(idData[i * k + j]);
       perToken[i].push({
         layer,
-        expertIds: Int32Array.from(idData.subarray(i * k, (i + 1) * k), Number),
+        expertIds,
         weights: wData.slice(i * k, (i + 1) * k),
         scores: sData.slice(i * e, (i + 1) * e),
       });

@@ -42,11 +42,8 @@ export async function openSession(
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(modelPath, {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-      });
-      log(`execution provider ${provider} in use`);
+      const session = await createSession(modelPath, provider);
+      log(`execution provider ${provider} in use${GPU_RESIDENT.has(provider) ? ' (KV cache kept on the device between steps)' : ''}`);
       return { session, provider, fallbacks };
     } catch (e) {
       const reason = firstLine((e as Error).message);
@@ -59,6 +56,22 @@ export async function openSession(
     }
   }
   throw new Error('unreachable: cpu is always tried last');
+}
+
+/**
+ * Providers whose present outputs stay in device memory and are fed back as the next past
+ * (onnxruntime-node's 'gpu-buffer' location is the WebGPU one).
+ */
+const GPU_RESIDENT = new Set(['webgpu']);
+
+async function createSession(modelPath: string, provider: string): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
+  const session = await ort.InferenceSession.create(modelPath, options);
+  if (!GPU_RESIDENT.has(provider)) return session;
+  // output names are known only once a session exists: open it again with the caches left on the device
+  const preferredOutputLocation = Object.fromEntries(session.outputNames.filter((n) => n.startsWith('present.')).map((n) => [n, 'gpu-buffer'] as const));
+  await session.release();
+  return ort.InferenceSession.create(modelPath, { ...options, preferredOutputLocation });
 }
 
 function firstLine(message: string): string {
