@@ -17,6 +17,7 @@ const common = {
 const tests = readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
 
 await Promise.all([
-  build({ ...common, entryPoints: ['extension/cli.ts'], outfile: 'dist/cli.js' }),
+  build({ ...common, entryPoints: ['extension/cli/main.ts'], outfile: 'dist/cli.js' }),
   build({ ...common, entryPoints: tests, outdir: 'dist/test' }),
+  build({ ...common, entryPoints: ['bench/engine.ts'], outfile: 'dist/bench/engine.js' }),
 ]);

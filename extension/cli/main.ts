@@ -1,0 +1,29 @@
+import { ModelError } from '../engine/errors';
+import { EVAL_USAGE, evalCommand } from './evalCommand';
+import { RUN_USAGE, runCommand } from './runCommand';
+
+const USAGE = `usage:\n  ${RUN_USAGE}\n  ${EVAL_USAGE}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return runCommand(rest);
+    case 'eval':
+      return evalCommand(rest);
+    default:
+      console.error(USAGE);
+      return command === undefined || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const known = e instanceof ModelError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    console.error(known ? `error: ${(e as Error).message}` : e);
+    process.exitCode = known ? 2 : 1;
+  },
+);

@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadModel } from '../engine/model';
+import { formatPrompt } from '../engine/modelDir';
+import { run } from '../engine/run';
+import { checkSampling } from '../engine/sampler';
+import { traceToJson } from '../trace/jsonFormat';
+import type { TraceStore } from '../trace/store';
+import { Segment, type SamplingSettings } from '../trace/types';
+import { writeFileAtomic } from '../trace/writeAtomic';
+import { BUNDLED_MODEL, numberOption, providersOption } from './options';
+import { bold, dim, expertColor, formatBytes, printable } from './terminal';
+
+export const RUN_USAGE = `moe-lens run --prompt-file FILE [--model DIR] [--out TRACE.moetrace.json] [--ep LIST]
+      [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--layer L] [--raw]
+  streams the model's tokens coloured by their top expert at layer L, then prints speed, KV-cache
+  bytes and expert load; --raw sends the file as is instead of wrapping it in the model's prompt format`;
+
+export async function runCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string', default: BUNDLED_MODEL },
+      'prompt-file': { type: 'string' },
+      out: { type: 'string' },
+      ep: { type: 'string', default: 'auto' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      layer: { type: 'string' },
+      raw: { type: 'boolean', default: false },
+    },
+  });
+  if (!values['prompt-file']) throw new RangeError(`--prompt-file is required\n${RUN_USAGE}`);
+  const settings: SamplingSettings = {
+    maxNewTokens: numberOption('max-tokens', values['max-tokens'], 400),
+    temperature: numberOption('temperature', values.temperature, 0),
+    topK: numberOption('top-k', values['top-k'], 0),
+    topP: numberOption('top-p', values['top-p'], 1),
+    seed: numberOption('seed', values.seed, 0),
+  };
+  checkSampling(settings);
+  const source = await readFile(resolve(values['prompt-file']), 'utf8');
+  const model = await loadModel(resolve(values.model), { providers: providersOption(values.ep), log: (l) => console.error(dim(l)) });
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const layers = model.layout.routedLayers;
+    const layer = numberOption('layer', values.layer, layers[0] ?? -1);
+    const layerIndex = layers.indexOf(layer);
+    if (layers.length > 0 && layerIndex < 0) throw new RangeError(`--layer ${layer} has no routing; MoE layers: ${layers.join(', ')}`);
+    const prompt = values.raw ? source : formatPrompt(model.folder, source);
+    console.error(dim(`model ${model.folder.dir} · provider ${model.provider} · colour = top expert at layer ${layer}`));
+    let store: TraceStore | undefined;
+    let current: Segment = Segment.Prompt;
+    const events = run(model, { prompt, settings, signal: abort.signal });
+    for (;;) {
+      const next = await events.next();
+      if (next.done) {
+        store = next.value;
+        break;
+      }
+      const e = next.value;
+      if (e.type === 'token') {
+        if (e.segment !== current && e.span === null) {
+          process.stdout.write(bold(`\n── ${e.segment === Segment.Reasoning ? 'reasoning' : 'answer'} ──\n`));
+          current = e.segment;
+        }
+        const top = layerIndex >= 0 ? e.routing[layerIndex].expertIds[0] : -1;
+        const text = printable(e.text);
+        process.stdout.write(top >= 0 ? expertColor(top, text) : text);
+      } else if (e.type === 'done') {
+        process.stdout.write('\n');
+        if (e.message) console.error(`error: ${e.message}`);
+        if (e.unterminatedReasoning) console.error(dim('the reasoning was never closed'));
+      }
+    }
+    printSummary(store, layerIndex);
+    if (values.out) {
+      await writeFileAtomic(resolve(values.out), traceToJson(store));
+      console.log(`trace: ${resolve(values.out)} (${store.tokenCount} tokens)`);
+    }
+    return store.done?.reason === 'error' ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await model.session.release();
+  }
+}
+
+function printSummary(store: TraceStore, layerIndex: number): void {
+  const { meta } = store;
+  const runMs = store.stepRunMs();
+  const generated = Math.max(0, store.stepCount - 1);
+  const decodeMs = runMs.slice(1).reduce((a, b) => a + b, 0);
+  const lastKv = store.stepKvBytes().slice(-meta.model.numLayers);
+  const held = lastKv.reduce((a, b) => a + b, 0);
+  const tokens = store.stepTokensInCache().at(-1) ?? 0;
+  const mha = tokens * meta.model.kvBytesPerTokenMhaEquivalent * meta.model.numLayers;
+  console.log(bold('\nsummary'));
+  console.log(`  done: ${store.done?.reason} after ${generated} generated tokens (prompt ${store.tokenCount - generated})`);
+  console.log(`  speed: ${generated > 0 ? ((generated * 1000) / decodeMs).toFixed(0) : '–'} tok/s decode (time inside session.run), prefill ${runMs[0]?.toFixed(1)} ms, ${meta.provider}`);
+  console.log(`  KV cache: ${formatBytes(held)} for ${tokens} tokens; plain multi-head attention would hold ${formatBytes(mha)} (${held > 0 ? (mha / held).toFixed(1) : '–'}× more)`);
+  if (meta.model.moeLayers.length === 0) return;
+  console.log(`  expert load (assignments per expert, all tokens; ▲ = layer ${meta.model.moeLayers[layerIndex]} is the colour layer):`);
+  meta.model.moeLayers.forEach((layer, l) => {
+    const load = Array.from(store.expertLoad(l));
+    const mean = load.reduce((a, b) => a + b, 0) / load.length;
+    const cells = load.map((n, e) => expertColor(e, String(n).padStart(4))).join('');
+    console.log(`  ${l === layerIndex ? '▲' : ' '} layer ${String(layer).padStart(2)}${cells}   max/mean ${(Math.max(...load) / mean).toFixed(2)}`);
+  });
+}
