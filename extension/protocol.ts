@@ -62,7 +62,9 @@ export type WebviewMessage =
   /** A token was pinned (or unpinned: index null); the editor highlights its source range. */
   | { type: 'pinToken'; runId: number; index: number | null }
   | { type: 'selectLayer'; layer: Layer }
-  | { type: 'export' };
+  | { type: 'export' }
+  /** The webview has painted every message of run `runId` up to `seq`, `tokens` tokens in all. */
+  | { type: 'rendered'; runId: number; seq: number; tokens: number };
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected ${JSON.stringify(value)}`);
@@ -109,6 +111,9 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return isInt(runId, 0, Number.MAX_SAFE_INTEGER) && isInt(raw.line, 1, 10_000_000) ? { type: 'revealLine', runId, line: raw.line } : undefined;
     case 'pinToken':
       return isInt(runId, 0, Number.MAX_SAFE_INTEGER) && (raw.index === null || isInt(raw.index, 0, 10_000_000)) ? { type: 'pinToken', runId, index: raw.index } : undefined;
+    case 'rendered':
+      return isInt(runId, 0, Number.MAX_SAFE_INTEGER) && isInt(raw.seq, 0, Number.MAX_SAFE_INTEGER) && isInt(raw.tokens, 0, 10_000_000)
+        ? { type: 'rendered', runId, seq: raw.seq, tokens: raw.tokens } : undefined;
     case 'selectLayer': {
       const layer = parseLayer(raw.layer);
       return layer === undefined ? undefined : { type: 'selectLayer', layer };
