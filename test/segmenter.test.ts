@@ -77,4 +77,9 @@ describe('segmenter', () => {
     const { steps } = segment(['<think>', 'L1: a\nL2: b\n', '</think>']);
     assert.deepEqual(steps, [{ start: 1, end: 2, line: 1 }, { start: 1, end: 2, line: 2 }]);
   });
+
+  it('names a program line only for a plausible line number', () => {
+    const { steps } = segment(['<think>', `L${'9'.repeat(400)}: x\n`, 'L123456789: y\n', '</think>']);
+    assert.deepEqual(steps, [{ start: 1, end: 2 }, { start: 2, end: 3, line: 123456789 }]);
+  });
 });

@@ -1,7 +1,7 @@
 import { TraceStore } from './store';
 import { type ReasoningStep, type Segment, TRACE_FORMAT, TRACE_VERSION, type TraceDone } from './types';
 import {
-  INT32_MAX, type LayerColumns, TRACE_LIMITS, TraceFormatError, asArray, asObject, at, checkHeader, checkSize, checkSpan, floatColumn,
+  INT32_MAX, type LayerColumns, TRACE_LIMITS, TraceFormatError, asArray, asObject, at, checkHeader, checkSize, checkWritableSize, checkSpan, floatColumn,
   get, intColumn, parseJson, readDone, readMeta, readReasoningStep, readRoutingLayer,
 } from './validate';
 
@@ -37,7 +37,7 @@ export function traceToJson(store: TraceStore): string {
     const p = `routing[${l}]`;
     return `{"layer":${r.layer},"expertIds":${numberList(r.expertIds, `${p}.expertIds`)},"weights":${numberList(r.weights, `${p}.weights`)},"scores":${numberList(r.scores, `${p}.scores`)}}`;
   });
-  return [
+  return checkWritableSize([
     `{"format":${JSON.stringify(TRACE_FORMAT)},"version":${TRACE_VERSION},`,
     `"meta":${JSON.stringify(store.meta)},`,
     `"tokens":{"ids":${numberList(store.tokenIds(), 'tokens.ids')},`,
@@ -51,7 +51,7 @@ export function traceToJson(store: TraceStore): string {
     `"reasoningSteps":[${store.steps.map(stepJson).join(',')}],`,
     `"done":${store.done ? doneJson(store.done) : 'null'}}`,
     '',
-  ].join('\n');
+  ].join('\n'));
 }
 
 /** Reads a v1 JSON trace; throws TraceFormatError, saying where and why, for anything else. */

@@ -2,7 +2,7 @@ import { doneJson, numberList, stepJson } from './jsonFormat';
 import { TraceStore } from './store';
 import { type ReasoningStep, SEGMENT_NAMES, type Segment, type SegmentName, TRACE_FORMAT, TRACE_VERSION, type TraceDone } from './types';
 import {
-  INT32_MAX, type JsonObject, TRACE_LIMITS, TraceFormatError, asArray, asInt, asObject, checkHeader, checkSize, checkSpan, floatColumn,
+  INT32_MAX, type JsonObject, TRACE_LIMITS, TraceFormatError, asArray, asInt, asObject, checkHeader, checkSize, checkWritableSize, checkSpan, floatColumn,
   get, parseJson, readDone, readMeta, readReasoningStep, readRoutingLayer,
 } from './validate';
 
@@ -40,7 +40,7 @@ export function traceToJsonl(store: TraceStore): string {
   }
   store.steps.forEach((r, i) => lines.push(`{"type":"reasoningStep","index":${i},${stepJson(r).slice(1)}`));
   if (store.done) lines.push(`{"type":"done",${doneJson(store.done).slice(1)}`);
-  return lines.join('\n') + '\n';
+  return checkWritableSize(lines.join('\n') + '\n');
 }
 
 function checkIndex(event: JsonObject, expected: number, what: string): void {

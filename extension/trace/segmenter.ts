@@ -115,7 +115,7 @@ export class Segmenter {
 
   private closeLine(end: number, events: SegmentEvent[]): void {
     if (this.lineStart >= 0 && this.line.trim()) {
-      const m = /^\s*L(\d+):/.exec(this.line);
+      const m = /^\s*L(\d{1,9}):/.exec(this.line); // longer numbers are not program lines
       const step: ReasoningStep = m ? { start: this.lineStart, end, line: Number(m[1]) } : { start: this.lineStart, end };
       this.steps.push(step);
       events.push({ type: 'step', step });

@@ -51,14 +51,21 @@ function utf8Length(s: string): number {
   return n;
 }
 
+/** UTF-8 never takes fewer bytes than UTF-16 code units, and at most 3 per unit. */
+const isTooLarge = (text: string) => text.length > MAX_TRACE_BYTES || (text.length * 3 > MAX_TRACE_BYTES && utf8Length(text) > MAX_TRACE_BYTES);
+
 export function checkSize(text: string): void {
   if (typeof text !== 'string') throw new TraceFormatError('', `expected text, found ${describe(text)}`);
-  // UTF-8 never takes fewer bytes than UTF-16 code units, and at most 3 per unit
-  const over = text.length > MAX_TRACE_BYTES || (text.length * 3 > MAX_TRACE_BYTES && utf8Length(text) > MAX_TRACE_BYTES);
-  if (over) {
+  if (isTooLarge(text)) {
     throw new TraceFormatError('', `the file is larger than ${MAX_TRACE_BYTES / 1024 / 1024} MiB`,
       'MoE Lens does not open traces this large; record a shorter run (fewer tokens).');
   }
+}
+
+/** For writers: refuses to produce a file that readers would refuse for its size. */
+export function checkWritableSize(text: string): string {
+  if (isTooLarge(text)) throw new Error(`the trace would be larger than ${MAX_TRACE_BYTES / 1024 / 1024} MiB, more than MoE Lens reads back; export CSV, or record a shorter run`);
+  return text;
 }
 
 export function parseJson(text: string): unknown {
