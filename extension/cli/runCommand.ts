@@ -43,7 +43,10 @@ export async function runCommand(args: string[]): Promise<number> {
     seed: numberOption('seed', values.seed, 0),
   };
   checkSampling(settings);
-  const source = await readFile(resolve(values['prompt-file']), 'utf8');
+  const promptFile = resolve(values['prompt-file']);
+  const source = await readFile(promptFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new RangeError(`cannot read the prompt file ${promptFile}: ${e.code === 'ENOENT' ? 'it does not exist' : e.message}`);
+  });
   const model = await loadModel(resolve(values.model), { providers: providersOption(values.ep), log: (l) => console.error(dim(l)) });
   const abort = new AbortController();
   const onSigint = () => abort.abort();
