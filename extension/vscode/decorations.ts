@@ -1,0 +1,141 @@
+import * as vscode from 'vscode';
+import type { Layer, WireRouting } from '../protocol';
+import { expertColor } from './palette';
+import { type PromptSource, documentSpan } from './sourceSpans';
+
+export interface DecoratedToken {
+  index: number;
+  text: string;
+  range: vscode.Range;
+  routing: WireRouting[];
+}
+
+/** What the decorations show right now (the test API reads it; the editor API cannot be asked). */
+export interface DecorationSnapshot {
+  uri: string;
+  layer: Layer;
+  /** Per decorated token: its range and the expert that coloured it. */
+  ranges: { index: number; range: [number, number, number, number]; expert: number; hover: string }[];
+}
+
+/**
+ * Paints the source range of each prompt token in the selection, coloured by its top expert at the
+ * selected layer, with a hover listing its routing in every MoE layer. One decoration type per expert,
+ * made on first use; a new run or `clear()` removes them all.
+ */
+export class SourceDecorations implements vscode.Disposable {
+  private readonly types = new Map<number, vscode.TextEditorDecorationType>();
+  private readonly pinType = vscode.window.createTextEditorDecorationType({
+    borderWidth: '1px', borderStyle: 'solid', borderColor: new vscode.ThemeColor('editor.foreground'),
+  });
+  private tokens: DecoratedToken[] = [];
+  private document: vscode.TextDocument | undefined;
+  private source: PromptSource | undefined;
+  private layer: Layer = 0;
+  private snapshotValue: DecorationSnapshot | undefined;
+  private readonly disposables: vscode.Disposable[] = [this.pinType];
+
+  constructor() {
+    this.disposables.push(vscode.window.onDidChangeVisibleTextEditors(() => this.paint()));
+  }
+
+  /** Starts a new run's decorations on `document` (undefined: the prompt has no source document). */
+  begin(document: vscode.TextDocument | undefined, source: PromptSource | undefined, layer: Layer): void {
+    this.clear();
+    this.document = document;
+    this.source = source;
+    this.layer = layer;
+  }
+
+  /** Adds a prompt token; repainting waits for `paint()` (once per batch). */
+  addToken(index: number, text: string, span: readonly [number, number] | null, routing: WireRouting[]): void {
+    if (!this.document || !this.source || !span) return;
+    const offsets = documentSpan(span, this.source);
+    if (!offsets) return;
+    const range = new vscode.Range(this.document.positionAt(offsets[0]), this.document.positionAt(offsets[1]));
+    this.tokens.push({ index, text, range, routing });
+  }
+
+  setLayer(layer: Layer): void {
+    this.layer = layer;
+    this.paint();
+  }
+
+  pin(index: number | null): vscode.Range | undefined {
+    const token = index === null ? undefined : this.tokens.find((t) => t.index === index);
+    for (const editor of this.editors()) editor.setDecorations(this.pinType, token ? [token.range] : []);
+    return token?.range;
+  }
+
+  private editors(): readonly vscode.TextEditor[] {
+    const uri = this.document?.uri.toString();
+    return uri ? vscode.window.visibleTextEditors.filter((e) => e.document.uri.toString() === uri) : [];
+  }
+
+  /** The expert that colours a token: top-1 at the selected layer (`all`: the first MoE layer). */
+  private expertOf(token: DecoratedToken): number {
+    const routing = this.layer === 'all' ? token.routing[0] : token.routing.find((r) => r.layer === this.layer) ?? token.routing[0];
+    return routing?.expertIds[0] ?? -1;
+  }
+
+  paint(): void {
+    if (!this.document) return;
+    const byExpert = new Map<number, vscode.DecorationOptions[]>();
+    const ranges: DecorationSnapshot['ranges'] = [];
+    for (const token of this.tokens) {
+      const expert = this.expertOf(token);
+      if (expert < 0) continue;
+      const hover = hoverText(token, this.layer);
+      const list = byExpert.get(expert) ?? [];
+      list.push({ range: token.range, hoverMessage: new vscode.MarkdownString(hover) });
+      byExpert.set(expert, list);
+      const r = token.range;
+      ranges.push({ index: token.index, range: [r.start.line, r.start.character, r.end.line, r.end.character], expert, hover });
+    }
+    for (const expert of byExpert.keys()) if (!this.types.has(expert)) this.types.set(expert, decorationType(expert));
+    for (const editor of this.editors()) {
+      for (const [expert, type] of this.types) editor.setDecorations(type, byExpert.get(expert) ?? []);
+    }
+    this.snapshotValue = { uri: this.document.uri.toString(), layer: this.layer, ranges };
+  }
+
+  get snapshot(): DecorationSnapshot | undefined {
+    return this.snapshotValue;
+  }
+
+  clear(): void {
+    for (const editor of this.editors()) {
+      for (const type of this.types.values()) editor.setDecorations(type, []);
+      editor.setDecorations(this.pinType, []);
+    }
+    this.tokens = [];
+    this.document = undefined;
+    this.source = undefined;
+    this.snapshotValue = undefined;
+  }
+
+  dispose(): void {
+    this.clear();
+    for (const type of this.types.values()) type.dispose();
+    this.types.clear();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function decorationType(expert: number): vscode.TextEditorDecorationType {
+  return vscode.window.createTextEditorDecorationType({
+    backgroundColor: expertColor(expert),
+    borderRadius: '2px',
+    overviewRulerColor: expertColor(expert, 0.8),
+    overviewRulerLane: vscode.OverviewRulerLane.Center,
+  });
+}
+
+function hoverText(token: DecoratedToken, layer: Layer): string {
+  const lines = [`**MoE Lens** · token ${token.index} \`${JSON.stringify(token.text).slice(1, -1).replace(/`/g, "'")}\``, '', '| layer | experts (gate weight) |', '|---|---|'];
+  for (const r of token.routing) {
+    const experts = r.expertIds.map((id, i) => `E${id} (${r.weights[i].toFixed(2)})`).join(', ');
+    lines.push(`| ${r.layer === layer ? `**${r.layer}**` : r.layer} | ${experts} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,7 @@
+/**
+ * Everything that needs onnxruntime-node, behind one dynamic import (engineLoader.ts), so activating
+ * the extension never loads the native runtime.
+ */
+export { loadModel, type LoadedModel } from '../engine/model';
+export { formatPrompt } from '../engine/modelDir';
+export { run, type EngineEvent } from '../engine/run';

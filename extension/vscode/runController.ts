@@ -1,0 +1,254 @@
+import * as vscode from 'vscode';
+import { PROTOCOL_VERSION, type Layer, type WebviewMessage, assertNever } from '../protocol';
+import { RunChannel } from '../inspector/stream';
+import type { TraceStore } from '../trace/store';
+import type { SamplingSettings } from '../trace/types';
+import type { SourceDecorations } from './decorations';
+import { loadEngine } from './engineLoader';
+import { InspectorPanel } from './inspectorPanel';
+import type { InspectorView } from './inspectorView';
+import type { ModelSession } from './modelSession';
+import { showError } from './notify';
+import { defaultLayer, samplingSettings } from './settings';
+import { type PromptSource, promptSource } from './sourceSpans';
+import type { StatusBar } from './statusBar';
+
+/** Where a run's program came from in a document, for decorations and reveal-line. */
+interface ProgramOrigin {
+  document: vscode.TextDocument;
+  /** Document offset of the program's first character. */
+  start: number;
+  /** Document line of the program's first line (program line 1). */
+  firstLine: number;
+}
+
+export interface RunRecord {
+  runId: number;
+  store?: TraceStore;
+  done?: { reason: string; message?: string; generatedTokens: number };
+}
+
+/**
+ * Runs programs through the model and streams them into the inspector panel, the source decorations
+ * and the status bar. One run at a time: a new run stops the previous one.
+ */
+export class RunController implements vscode.Disposable {
+  private view: InspectorView | undefined;
+  private nextRunId = 1;
+  private active: { runId: number; abort: AbortController; done: Promise<void> } | undefined;
+  private origin: ProgramOrigin | undefined;
+  private program = '';
+  private layer: Layer | undefined;
+  lastRun: RunRecord | undefined;
+  private readonly messages = new vscode.EventEmitter<{ from: 'inspector' | 'traceEditor'; message: WebviewMessage }>();
+  readonly onWebviewMessage = this.messages.event;
+  private readonly disposables: vscode.Disposable[] = [this.messages];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly session: ModelSession,
+    private readonly decorations: SourceDecorations,
+    private readonly statusBar: StatusBar,
+  ) {
+    this.disposables.push(session.onDidChange((state) => {
+      statusBar.setModel(state);
+      if (state.state !== 'unloaded') this.view?.post({ type: 'status', state: state.state === 'ready' ? (this.active ? 'running' : 'idle') : state.state, model: state.model, provider: state.provider, message: state.message });
+    }));
+  }
+
+  /** Reports a trace editor's webview message to listeners (the test API). */
+  relay(message: WebviewMessage): void {
+    this.messages.fire({ from: 'traceEditor', message });
+  }
+
+  /** Shows the inspector (creating it beside the editor if needed). */
+  show(preserveFocus = true): InspectorView {
+    if (this.view) {
+      this.view.panel.reveal(undefined, preserveFocus);
+      return this.view;
+    }
+    return this.adopt(InspectorPanel.create(this.extensionUri, this.log, preserveFocus));
+  }
+
+  /** Takes over a panel restored by the serializer. */
+  adopt(view: InspectorView): InspectorView {
+    this.view?.dispose();
+    this.view = view;
+    view.onMessage((m) => this.onMessage(m));
+    view.onDidDispose(() => {
+      if (this.view === view) this.view = undefined;
+    });
+    this.postInit();
+    return view;
+  }
+
+  get hasPanel(): boolean {
+    return this.view !== undefined;
+  }
+
+  private postInit(): void {
+    const s = this.session.state;
+    this.view?.post({
+      type: 'init', protocol: PROTOCOL_VERSION, mode: 'live', defaults: samplingSettings(), layer: this.currentLayer(),
+      prompt: this.program, title: this.origin ? vscode.workspace.asRelativePath(this.origin.document.uri) : InspectorPanel.title,
+    });
+    if (s.state !== 'unloaded') this.view?.post({ type: 'status', state: s.state === 'ready' ? 'idle' : s.state, model: s.model, provider: s.provider, message: s.message });
+  }
+
+  private currentLayer(): Layer {
+    return this.layer ?? defaultLayer();
+  }
+
+  /** The selection (or the whole file when nothing is selected) as the prompt. */
+  async inspectSelection(editor: vscode.TextEditor): Promise<RunRecord | undefined> {
+    const { document, selection } = editor;
+    const range = selection.isEmpty ? new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)) : selection;
+    const program = document.getText(range);
+    if (!program.trim()) {
+      void showError('MoE Lens: the selection is empty. Select some code (or open a file with code) and run Inspect Selection again.');
+      return undefined;
+    }
+    return this.runProgram(program, { document, start: document.offsetAt(range.start), firstLine: range.start.line });
+  }
+
+  /** Runs `program` (wrapped in the model's prompt format) and resolves when the run has ended. */
+  async runProgram(program: string, origin?: ProgramOrigin, settings: SamplingSettings = samplingSettings()): Promise<RunRecord | undefined> {
+    await this.stop();
+    this.program = program;
+    this.origin = origin;
+    this.show(true);
+    this.postInit();
+    let model;
+    try {
+      model = await this.session.get();
+    } catch (e) {
+      const message = `MoE Lens could not load the model: ${(e as Error).message}`;
+      this.view?.post({ type: 'error', message });
+      void showError(message, 'Open Settings', 'Show Log').then((action) => {
+        if (action === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'moeLens.modelPath');
+        if (action === 'Show Log') this.log.show(true);
+      });
+      return undefined;
+    }
+    const engine = await loadEngine();
+    const runId = this.nextRunId++;
+    const abort = new AbortController();
+    const record: RunRecord = { runId };
+    this.lastRun = record;
+    const layers = model.layout.routedLayers;
+    if (this.layer === undefined || (this.layer !== 'all' && !layers.includes(this.layer))) this.layer = defaultLayer(layers);
+    const source: PromptSource | undefined = origin ? promptSource(model.folder.promptTemplate, program.length, origin.start) : undefined;
+    this.decorations.begin(origin?.document, source, this.layer);
+    const view = this.view;
+    const channel = new RunChannel(runId, (m) => view?.post(m));
+    const prompt = engine.formatPrompt(model.folder, program);
+    this.log.info(`run ${runId}: ${prompt.length} prompt characters, ${JSON.stringify(settings)}`);
+    let generated = 0;
+    let decodeMs = 0;
+    let lastSpeedUpdate = 0;
+    const done = (async () => {
+      const events = engine.run(model, { prompt, settings, signal: abort.signal });
+      this.statusBar.setSpeed(0);
+      view?.post({ type: 'status', state: 'running', model: this.session.state.model, provider: model.provider });
+      for (;;) {
+        const next = await events.next();
+        if (next.done) {
+          record.store = next.value;
+          break;
+        }
+        const e = next.value;
+        channel.engineEvent(e);
+        if (e.type === 'token' && e.span) {
+          this.decorations.addToken(e.index, e.text, e.span, e.routing.map((r) => ({ layer: r.layer, expertIds: Array.from(r.expertIds), weights: Array.from(r.weights), scores: [] })));
+        } else if (e.type === 'timing') {
+          if (e.phase === 'prefill') this.decorations.paint();
+          else {
+            generated++;
+            decodeMs += e.runMs;
+            const now = performance.now();
+            if (now - lastSpeedUpdate > 250) {
+              lastSpeedUpdate = now;
+              this.statusBar.setSpeed(decodeMs > 0 ? (generated * 1000) / decodeMs : 0);
+            }
+          }
+        } else if (e.type === 'done') {
+          record.done = { reason: e.reason, generatedTokens: e.generatedTokens, ...(e.message ? { message: e.message } : {}) };
+          this.log.info(`run ${runId} done: ${e.reason}, ${e.generatedTokens} tokens, ${e.decodeTokensPerSecond.toFixed(0)} tok/s${e.message ? ` (${e.message})` : ''}`);
+          if (e.reason === 'error') void showError(`MoE Lens: the run failed: ${e.message ?? 'unknown error'}`);
+        }
+      }
+    })().catch((e: unknown) => {
+      this.log.error(`run ${runId} failed: ${(e as Error).stack ?? e}`);
+      view?.post({ type: 'error', message: `The run failed: ${(e as Error).message}` });
+    }).finally(() => {
+      this.decorations.paint();
+      this.statusBar.setSpeed(undefined);
+      if (this.active?.runId === runId) this.active = undefined;
+      view?.post({ type: 'status', state: 'idle', model: this.session.state.model, provider: model.provider });
+    });
+    this.active = { runId, abort, done };
+    await done;
+    return record;
+  }
+
+  /** Stops the run in progress (within one decode step) and waits for it to end. */
+  async stop(runId?: number): Promise<void> {
+    const active = this.active;
+    if (!active || (runId !== undefined && active.runId !== runId)) return;
+    active.abort.abort();
+    await active.done;
+  }
+
+  private onMessage(message: WebviewMessage): void {
+    this.messages.fire({ from: 'inspector', message });
+    switch (message.type) {
+      case 'ready':
+      case 'rendered':
+        return;
+      case 'run':
+        void this.runProgram(message.prompt, undefined, message.settings);
+        return;
+      case 'stop':
+        void this.stop(message.runId);
+        return;
+      case 'revealLine':
+        void this.revealLine(message.line);
+        return;
+      case 'pinToken': {
+        const range = this.decorations.pin(message.index);
+        const editor = this.origin && vscode.window.visibleTextEditors.find((e) => e.document === this.origin?.document);
+        if (range && editor) editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+        return;
+      }
+      case 'selectLayer':
+        this.layer = message.layer;
+        this.decorations.setLayer(message.layer);
+        return;
+      case 'export':
+        void vscode.commands.executeCommand('moeLens.exportTrace');
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+
+  /** Shows program line `line` (1-based) of the run's source in the editor beside the inspector. */
+  async revealLine(line: number): Promise<vscode.Range | undefined> {
+    if (!this.origin) return undefined;
+    const { document, firstLine } = this.origin;
+    const target = Math.min(document.lineCount - 1, firstLine + line - 1);
+    const range = document.lineAt(target).range;
+    const column = vscode.window.visibleTextEditors.find((e) => e.document === document)?.viewColumn ?? vscode.ViewColumn.One;
+    const editor = await vscode.window.showTextDocument(document, { viewColumn: column, preserveFocus: false });
+    editor.selection = new vscode.Selection(range.start, range.end);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    return range;
+  }
+
+  dispose(): void {
+    this.active?.abort.abort();
+    this.view?.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
