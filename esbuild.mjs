@@ -15,9 +15,14 @@ const common = {
 };
 
 const tests = readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
+const vscodeSuites = readdirSync('test/vscode').filter((f) => f.endsWith('.test.ts')).map((f) => `test/vscode/${f}`);
 
 await Promise.all([
   build({ ...common, entryPoints: ['extension/cli/main.ts'], outfile: 'dist/cli.js' }),
   build({ ...common, entryPoints: tests, outdir: 'dist/test' }),
   build({ ...common, entryPoints: ['bench/engine.ts'], outfile: 'dist/bench/engine.js' }),
+  // the VS Code extension host; the engine inside is reached only by a dynamic import (loaded on first run)
+  build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js' }),
+  // the real-VS-Code suite (mocha stays external: it loads the suite files itself)
+  build({ ...common, entryPoints: ['test/vscode/index.ts', ...vscodeSuites, 'test/vscode/driver.ts', 'test/vscode/electron.ts'], outdir: 'dist/test-vscode', external: [...common.external, 'mocha', 'playwright-core', '@vscode/test-electron'] }),
 ]);

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { documentSpan, promptSource } from '../extension/vscode/sourceSpans';
+
+describe('prompt spans back to the document', () => {
+  const template = '<|begin|><|user|>\n{program}\n<|assistant|>\n';
+  const program = 'n = 7\nprint(n)';
+  const prompt = template.replace('{program}', program);
+  const source = promptSource(template, program.length, 100);
+
+  it('places the program after the template prefix', () => {
+    assert.deepEqual(source, { promptStart: '<|begin|><|user|>\n'.length, length: program.length, documentStart: 100 });
+    assert.equal(prompt.slice(source!.promptStart, source!.promptStart + program.length), program);
+  });
+
+  it('maps a token inside the program to its document offsets', () => {
+    const at = prompt.indexOf('print');
+    assert.deepEqual(documentSpan([at, at + 5], source!), [100 + program.indexOf('print'), 100 + program.indexOf('print') + 5]);
+  });
+
+  it('drops template tokens and clips tokens that straddle the program edges', () => {
+    assert.equal(documentSpan([0, 9], source!), undefined); // <|begin|>
+    const end = source!.promptStart + program.length;
+    assert.equal(documentSpan([end, end + 1], source!), undefined); // the newline after the program
+    assert.deepEqual(documentSpan([source!.promptStart - 1, source!.promptStart + 1], source!), [100, 101]);
+    assert.deepEqual(documentSpan([end - 1, end + 1], source!), [100 + program.length - 1, 100 + program.length]);
+  });
+
+  it('has no mapping when the template has no program slot', () => {
+    assert.equal(promptSource('no slot', 3, 0), undefined);
+  });
+});

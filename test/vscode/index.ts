@@ -1,0 +1,23 @@
+/**
+ * The extension-tests entry VS Code loads (extensionTestsPath): runs one mocha suite inside the
+ * extension host. `MOE_LENS_SUITE` picks it: `main` (default), `untrusted` or `vsix`.
+ */
+import Mocha from 'mocha';
+import { join } from 'node:path';
+
+const SUITES: Record<string, string[]> = {
+  main: ['extension.test.js', 'traceFiles.test.js'],
+  untrusted: ['untrusted.test.js'],
+  vsix: ['vsix.test.js'],
+};
+
+export function run(): Promise<void> {
+  const suite = process.env.MOE_LENS_SUITE ?? 'main';
+  const files = SUITES[suite];
+  if (!files) return Promise.reject(new Error(`MOE_LENS_SUITE=${suite} is not one of ${Object.keys(SUITES).join(', ')}`));
+  const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec' });
+  for (const f of files) mocha.addFile(join(__dirname, f));
+  return new Promise((resolve, reject) => {
+    mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} of the ${suite} suite's tests failed`)) : resolve()));
+  });
+}
