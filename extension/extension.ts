@@ -40,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): MoeLensApi {
     activationMs,
     onnxRuntimeLoaded,
     onWebviewMessage: controller.onWebviewMessage,
+    onDidDecode: controller.onDidDecode,
     decorations: () => decorations.snapshot,
     lastRun: () => controller.lastRun,
     modelState: () => session.state,

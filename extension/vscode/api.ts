@@ -15,6 +15,8 @@ export interface MoeLensApi {
   onnxRuntimeLoaded(): boolean;
   /** Every valid message a MoE Lens webview sent (`ready`, `rendered` acks, …). */
   readonly onWebviewMessage: vscode.Event<{ from: 'inspector' | 'traceEditor'; message: WebviewMessage }>;
+  /** After each decode step of a run. */
+  readonly onDidDecode: vscode.Event<{ runId: number; generatedTokens: number }>;
   decorations(): DecorationSnapshot | undefined;
   lastRun(): RunRecord | undefined;
   modelState(): ModelState;

@@ -42,7 +42,10 @@ export class RunController implements vscode.Disposable {
   lastRun: RunRecord | undefined;
   private readonly messages = new vscode.EventEmitter<{ from: 'inspector' | 'traceEditor'; message: WebviewMessage }>();
   readonly onWebviewMessage = this.messages.event;
-  private readonly disposables: vscode.Disposable[] = [this.messages];
+  private readonly progress = new vscode.EventEmitter<{ runId: number; generatedTokens: number }>();
+  /** After each decode step of a run. */
+  readonly onDidDecode = this.progress.event;
+  private readonly disposables: vscode.Disposable[] = [this.messages, this.progress];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -166,6 +169,7 @@ export class RunController implements vscode.Disposable {
           else {
             generated++;
             decodeMs += e.runMs;
+            this.progress.fire({ runId, generatedTokens: generated });
             const now = performance.now();
             if (now - lastSpeedUpdate > 250) {
               lastSpeedUpdate = now;

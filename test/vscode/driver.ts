@@ -100,14 +100,16 @@ async function startCodeServer(folders: TestFolders, suite: Suite, env: NodeJS.P
   return { server, port };
 }
 
-function stop(server: ChildProcess): void {
-  if (server.pid && server.exitCode === null) {
-    try {
-      process.kill(-server.pid, 'SIGTERM'); // its process group: the server and its extension host
-    } catch {
-      server.kill('SIGTERM');
-    }
+/** Ends code-server and its extension host (its process group), and waits for it to exit. */
+async function stop(server: ChildProcess): Promise<void> {
+  if (!server.pid || server.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  try {
+    process.kill(-server.pid, 'SIGTERM');
+  } catch {
+    server.kill('SIGTERM');
   }
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
 }
 
 /** Runs one suite; resolves with the exit code VS Code reported. */
@@ -160,7 +162,7 @@ async function runSuite(suite: Suite): Promise<number> {
     return code;
   } finally {
     await browser.close();
-    stop(server);
+    await stop(server);
     await rm(folders.base, { recursive: true, force: true }).catch(() => undefined);
   }
 }

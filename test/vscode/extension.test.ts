@@ -157,6 +157,40 @@ describe('MoE Lens in VS Code', () => {
     await closeAll();
   });
 
+  it('Stop ends a streaming run within a step', async () => {
+    const moeLens = await api();
+    const stopped = new Promise<void>((resolve) => {
+      const sub = moeLens.onDidDecode(({ generatedTokens }) => {
+        if (generatedTokens !== 3) return;
+        sub.dispose();
+        void vscode.commands.executeCommand('moeLens.stop').then(() => resolve());
+      });
+    });
+    const record = await vscode.commands.executeCommand<RunRecord | undefined>('moeLens.runPrompt', 'total = 0\nfor i in range(9):\n    total += i * 3\nprint(total)');
+    await stopped;
+    assert.equal(record?.done?.reason, 'aborted', JSON.stringify(record?.done));
+    assert.ok(record.done.generatedTokens >= 3);
+    assert.equal(record.store?.done?.reason, 'aborted');
+    await rendered(moeLens, 'inspector', (id) => id === record.runId, record.store.tokenCount);
+  });
+
+  it('falls back from an execution provider this build lacks, logs why, and shows the one in use', async () => {
+    const moeLens = await api();
+    const config = vscode.workspace.getConfiguration('moeLens');
+    await config.update('executionProviders', ['cuda', 'cpu'], vscode.ConfigurationTarget.Global);
+    try {
+      const editor = await openSample();
+      const { store } = await inspect(editor, wholeDocument(editor));
+      assert.equal(store.meta.provider, 'cpu');
+      assert.equal(store.meta.fallbacks[0]?.provider, 'cuda');
+      assert.ok(store.meta.fallbacks[0].reason.length > 0);
+      assert.equal(moeLens.modelState().provider, 'cpu');
+      assert.match(moeLens.statusBarText(), /moe-lens-mini · cpu/);
+    } finally {
+      await config.update('executionProviders', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('a workspace model folder that does not exist gives a clear error naming it and the fix', async () => {
     const moeLens = await api();
     assert.equal(vscode.workspace.isTrusted, true);
