@@ -179,7 +179,7 @@ async function main(): Promise<number> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('--')) as SuiteName[];
   const selected = names.length > 0 ? names : (['main', 'untrusted', 'vsix'] as SuiteName[]);
   for (const n of selected) if (!SUITES[n]) throw new Error(`unknown suite ${n}; suites: ${Object.keys(SUITES).join(', ')}`);
-  if (!existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run sh test/vscode/setup.sh`);
+  if (!existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run bash test/vscode/setup.sh`);
   const started = Date.now();
   const failed: string[] = [];
   for (const n of selected) if ((await runSuite(SUITES[n])) !== 0) failed.push(n);
