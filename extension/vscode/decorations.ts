@@ -36,7 +36,13 @@ export class SourceDecorations implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.pinType];
 
   constructor() {
-    this.disposables.push(vscode.window.onDidChangeVisibleTextEditors(() => this.paint()));
+    this.disposables.push(
+      vscode.window.onDidChangeVisibleTextEditors(() => this.paint()),
+      // the token ranges describe the text that was run; once it changes they would point at other code
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === this.document && e.contentChanges.length > 0) this.clear();
+      }),
+    );
   }
 
   /** Starts a new run's decorations on `document` (undefined: the prompt has no source document). */

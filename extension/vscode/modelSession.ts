@@ -85,7 +85,11 @@ export class ModelSession implements vscode.Disposable {
     this.changed.fire(state);
   }
 
+  /** Called before the session is released (the run controller stops its run there). */
+  beforeUnload: () => Promise<void> = async () => {};
+
   async unload(): Promise<void> {
+    if (this.current) await this.beforeUnload();
     const previous = this.current;
     this.current = undefined;
     if (this.stateValue.state !== 'unloaded') this.setState({ state: 'unloaded' });

@@ -54,6 +54,7 @@ export class RunController implements vscode.Disposable {
     private readonly decorations: SourceDecorations,
     private readonly statusBar: StatusBar,
   ) {
+    session.beforeUnload = () => this.stop();
     this.disposables.push(session.onDidChange((state) => {
       statusBar.setModel(state);
       if (state.state !== 'unloaded') this.view?.post({ type: 'status', state: state.state === 'ready' ? (this.active ? 'running' : 'idle') : state.state, model: state.model, provider: state.provider, message: state.message });
@@ -80,7 +81,9 @@ export class RunController implements vscode.Disposable {
     this.view = view;
     view.onMessage((m) => this.onMessage(m));
     view.onDidDispose(() => {
-      if (this.view === view) this.view = undefined;
+      if (this.view !== view) return;
+      this.view = undefined;
+      void this.stop(); // nobody is watching
     });
     this.postInit();
     return view;

@@ -128,6 +128,16 @@ describe('MoE Lens in VS Code', () => {
     assert.equal(vscode.window.activeTextEditor?.selection.start.line, revealed.start.line);
   });
 
+  it('clears the decorations once the inspected code is edited (their ranges would point at other code)', async () => {
+    const moeLens = await api();
+    const editor = await openSample();
+    assert.ok(moeLens.decorations(), 'the previous run left no decorations');
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# edited\n')));
+    assert.equal(moeLens.decorations(), undefined);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal(editor.document.isDirty, false);
+  });
+
   it('exports the run as JSON, JSONL and CSV, and the JSON reopens in the trace viewer with every token', async () => {
     const moeLens = await api();
     const store = moeLens.lastRun()?.store;
