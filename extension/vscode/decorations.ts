@@ -16,6 +16,8 @@ export interface DecorationSnapshot {
   layer: Layer;
   /** Per decorated token: its range and the expert that coloured it. */
   ranges: { index: number; range: [number, number, number, number]; expert: number; hover: string }[];
+  /** The token pinned in the inspector, if its source is decorated. */
+  pinned?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export class SourceDecorations implements vscode.Disposable {
   pin(index: number | null): vscode.Range | undefined {
     const token = index === null ? undefined : this.tokens.find((t) => t.index === index);
     for (const editor of this.editors()) editor.setDecorations(this.pinType, token ? [token.range] : []);
+    if (this.snapshotValue) this.snapshotValue = { ...this.snapshotValue, ...(token ? { pinned: token.index } : { pinned: undefined }) };
     return token?.range;
   }
 

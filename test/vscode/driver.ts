@@ -13,7 +13,8 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Frame, type Page } from 'playwright-core';
+import type { DriverRequest } from './helpers';
 import { ROOT, type TestFolders, makeTestFolders } from './workspace';
 
 const CODE_SERVER_DIR = join(ROOT, '.vscode-test', 'code-server', 'node_modules');
@@ -23,7 +24,7 @@ const VSIX = join(ROOT, 'dist', 'moe-lens-linux-x64.vsix');
 const OUTPUT = join(ROOT, '.vscode-test', 'output');
 const SUITE_TIMEOUT_MS = 8 * 60_000;
 /** The workbench asking the (unreachable) extension gallery; expected offline, printed with MOE_LENS_VERBOSE=1. */
-const OFFLINE_NOISE = /ENOTFOUND open-vsx\.org|vsda/;
+const OFFLINE_NOISE = /ENOTFOUND open-vsx\.org|vsda|authentication provider 'github'/;
 
 type SuiteName = 'main' | 'untrusted' | 'vsix';
 
@@ -61,7 +62,7 @@ function codeServerEnv(folders: TestFolders, suite: Suite, screenshots: string):
     XDG_CACHE_HOME: join(folders.base, 'xdg-cache'),
     XDG_STATE_HOME: join(folders.base, 'xdg-state'),
     MOE_LENS_SUITE: suite.name,
-    MOE_LENS_SCREENSHOT_DIR: screenshots,
+    MOE_LENS_DRIVER_DIR: screenshots,
   };
 }
 
@@ -128,11 +129,11 @@ async function runSuite(suite: Suite): Promise<number> {
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-    let screenshotQueue = Promise.resolve();
+    let requests = Promise.resolve();
     const onLine = (line: string) => {
       process.stdout.write(`${line}\n`);
-      const m = /\[moe-lens-screenshot\] (\w+)/.exec(line);
-      if (m) screenshotQueue = screenshotQueue.then(() => screenshot(page, screenshots, m[1]));
+      const m = /^\[moe-lens-driver\] (\{.*\})$/.exec(line);
+      if (m) requests = requests.then(() => serve(page, screenshots, JSON.parse(m[1]) as DriverRequest & { id: string }));
     };
     const exit = new Promise<number>((resolve) => {
       void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
@@ -156,7 +157,7 @@ async function runSuite(suite: Suite): Promise<number> {
       resolve(124);
     }, SUITE_TIMEOUT_MS).unref());
     const code = await Promise.race([exit, timeout]);
-    await screenshotQueue;
+    await requests;
     if (code !== 0) await screenshot(page, screenshots, 'failure').catch(() => undefined);
     console.log(`── suite ${suite.name}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return code;
@@ -172,7 +173,44 @@ async function screenshot(page: Page, dir: string, name: string): Promise<void> 
   const file = join(dir, `${name}.png`);
   await page.screenshot({ path: file });
   console.log(`screenshot: ${file}`);
-  await writeFile(join(dir, `${name}.done`), '');
+}
+
+/** The inspector's document: a webview frame (VS Code nests it in two iframes) holding the app's root. */
+async function inspectorFrame(page: Page, selector: string): Promise<Frame> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    for (const frame of page.frames()) {
+      if (await frame.$(selector).catch(() => null)) return frame;
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no webview frame has ${selector}`);
+}
+
+/** Does what a test asked (helpers.ts askDriver) and answers in `<id>.done`. */
+async function serve(page: Page, dir: string, request: DriverRequest & { id: string }): Promise<void> {
+  let answer = 'ok';
+  try {
+    if (request.action === 'screenshot') await screenshot(page, dir, request.name);
+    else {
+      const frame = await inspectorFrame(page, request.action === 'click' && request.scrollTop ? request.scrollTop : request.selector);
+      if (request.action === 'click') {
+        if (request.scrollTop) await frame.$eval(request.scrollTop, (el) => { el.scrollTop = 0; });
+        await frame.waitForSelector(request.selector, { timeout: 5_000 }); // the virtualised list renders the rows it scrolled to
+        const all = await frame.$$(request.selector);
+        const target = request.last ? all.at(-1) : all[0];
+        if (!target) throw new Error(`nothing matches ${request.selector}`);
+        await target.click();
+      } else {
+        await frame.$eval(request.selector, (el, value) => {
+          (el as unknown as { value: string }).value = value; // runs in the webview
+          el.dispatchEvent(new Event('change', { bubbles: true }));
+        }, request.value);
+      }
+    }
+  } catch (e) {
+    answer = (e as Error).message || String(e);
+  }
+  await writeFile(join(dir, `${request.id}.done`), answer);
 }
 
 async function main(): Promise<number> {

@@ -8,7 +8,7 @@ import { traceFromJson, traceToJson } from '../../extension/trace/jsonFormat';
 import { traceFromJsonl } from '../../extension/trace/jsonl';
 import type { TraceStore } from '../../extension/trace/store';
 import type { RunRecord } from '../../extension/vscode/runController';
-import { api, closeAll, extension, openSample, rendered, screenshot, workspaceRoot } from './helpers';
+import { api, askDriver, closeAll, extension, nextMessage, openSample, rendered, screenshot, waitFor, workspaceRoot } from './helpers';
 
 type Rendered = Extract<WebviewMessage, { type: 'rendered' }>;
 
@@ -105,6 +105,41 @@ describe('MoE Lens in VS Code', () => {
     editor.selection = new vscode.Selection(0, 0, 0, 0); // the selection highlight would hide the colours
     await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar');
     await screenshot('workbench');
+  });
+
+  it('acts on the inspector: a reasoning step reveals its line, a token pins its source, the layer picker repaints', async function () {
+    assert.ok(sampleRun, 'needs the Inspect Selection test');
+    const moeLens = await api();
+    const editor = await openSample();
+    type Message<T extends WebviewMessage['type']> = Extract<WebviewMessage, { type: T }>;
+    const next = <T extends WebviewMessage['type']>(type: T) =>
+      nextMessage(moeLens, `${type} from the inspector`, (m, from): m is Message<T> => from === 'inspector' && m.type === type, 30_000);
+
+    const reveal = next('revealLine');
+    if (!(await askDriver({ action: 'click', selector: 'button.line-link', last: true }))) this.skip(); // no driver under test-electron
+    const { line } = await reveal;
+    await waitFor(() => vscode.window.activeTextEditor?.selection.start.line === line - 1, `program line ${line} selected in the editor`);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), editor.document.uri.toString());
+
+    const first = moeLens.decorations()?.ranges[0];
+    assert.ok(first);
+    const pin = next('pinToken');
+    await askDriver({ action: 'click', selector: `[data-t="${first.index}"]`, scrollTop: '[data-testid="token-scroller"]' });
+    assert.equal((await pin).index, first.index);
+    await waitFor(() => moeLens.decorations()?.pinned === first.index, `token ${first.index} pinned in the editor`);
+
+    const { store } = sampleRun;
+    const layers = store.meta.model.moeLayers;
+    const other = layers.find((l) => l !== moeLens.decorations()?.layer);
+    assert.ok(other !== undefined);
+    const select = next('selectLayer');
+    await askDriver({ action: 'select', selector: '[data-testid="layer-select"]', value: String(other) });
+    assert.equal((await select).layer, other);
+    await waitFor(() => moeLens.decorations()?.layer === other, `decorations repainted for layer ${other}`);
+    const snapshot = moeLens.decorations();
+    assert.equal(snapshot?.layer, other);
+    const { expertIds } = store.routing(layers.indexOf(other));
+    for (const r of snapshot.ranges) assert.equal(r.expert, expertIds[r.index * store.meta.model.expertsPerToken], `token ${r.index} at layer ${other}`);
   });
 
   it('maps a partial selection to its own lines, and a reasoning step reveals its program line', async () => {

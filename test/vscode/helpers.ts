@@ -54,23 +54,49 @@ export async function openSample(name = 'loop.py'): Promise<vscode.TextEditor> {
   return vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One });
 }
 
-/** Where the driver wants screenshots; unset under @vscode/test-electron. */
-export const screenshotDir = process.env.MOE_LENS_SCREENSHOT_DIR;
+/** The driver's folder for requests and screenshots; unset under @vscode/test-electron (no driver). */
+export const driverDir = process.env.MOE_LENS_DRIVER_DIR;
+
+/** What the driver (Playwright, outside VS Code) can do for a test: see the workbench, use the webview. */
+export type DriverRequest =
+  | { action: 'screenshot'; name: string }
+  /** Clicks the first (or last) element matching `selector` in the inspector webview; `scrollTop` first scrolls that element to its top. */
+  | { action: 'click'; selector: string; last?: boolean; scrollTop?: string }
+  /** Sets a select's value in the inspector webview and fires `change`. */
+  | { action: 'select'; selector: string; value: string };
+
+let requests = 0;
 
 /**
- * Asks the driver (outside VS Code) for a screenshot of the workbench now, and waits until it has
- * taken it: the request is a log line, the answer a file the driver writes.
+ * Asks the driver to act and waits until it has: the request is a log line, the answer a file the
+ * driver writes (`ok`, or what went wrong). Returns false when no driver runs (test-electron).
  */
-export async function screenshot(name: string): Promise<void> {
-  if (!screenshotDir) return;
-  const { access } = await import('node:fs/promises');
-  console.log(`[moe-lens-screenshot] ${name}`);
-  const done = join(screenshotDir, `${name}.done`);
+export async function askDriver(request: DriverRequest): Promise<boolean> {
+  if (!driverDir) return false;
+  const { access, readFile } = await import('node:fs/promises');
+  const id = `request-${process.pid}-${++requests}`;
+  console.log(`[moe-lens-driver] ${JSON.stringify({ id, ...request })}`);
+  const done = join(driverDir, `${id}.done`);
   for (let i = 0; i < 300; i++) {
-    if (await access(done).then(() => true, () => false)) return;
+    if (await access(done).then(() => true, () => false)) {
+      const answer = await readFile(done, 'utf8');
+      if (answer !== 'ok') throw new Error(`driver: ${request.action} failed: ${answer}`);
+      return true;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  console.log(`driver did not take screenshot ${name}`);
+  throw new Error(`driver did not answer ${JSON.stringify(request)} within 30 s`);
+}
+
+export async function screenshot(name: string): Promise<void> {
+  await askDriver({ action: 'screenshot', name });
+}
+
+/** Polls `condition` until it holds; fails after `ms` naming what it waited for. */
+export async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const started = Date.now(); !condition(); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms / 1000} s`);
+  }
 }
 
 export async function closeAll(): Promise<void> {
