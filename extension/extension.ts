@@ -44,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): MoeLensApi {
     decorations: () => decorations.snapshot,
     lastRun: () => controller.lastRun,
     modelState: () => session.state,
+    inspectorOpen: () => controller.hasPanel,
     statusBarText: () => statusBar.text,
     shownErrors: () => [...shownErrors],
     revealLine: (line) => controller.revealLine(line),

@@ -20,6 +20,8 @@ export interface MoeLensApi {
   decorations(): DecorationSnapshot | undefined;
   lastRun(): RunRecord | undefined;
   modelState(): ModelState;
+  /** Whether the inspector panel is open (created, or restored by the serializer after a reload). */
+  inspectorOpen(): boolean;
   statusBarText(): string;
   /** Error notifications shown, newest last. */
   shownErrors(): readonly string[];

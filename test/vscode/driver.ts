@@ -26,7 +26,7 @@ const SUITE_TIMEOUT_MS = 8 * 60_000;
 /** The workbench asking the (unreachable) extension gallery; expected offline, printed with MOE_LENS_VERBOSE=1. */
 const OFFLINE_NOISE = /ENOTFOUND open-vsx\.org|vsda|authentication provider 'github'/;
 
-type SuiteName = 'main' | 'untrusted' | 'vsix';
+type SuiteName = 'main' | 'untrusted' | 'vsix' | 'restore';
 
 interface Suite {
   name: SuiteName;
@@ -35,12 +35,15 @@ interface Suite {
   /** The extension under development; for `vsix` a stub, so the installed copy is the one that runs. */
   developmentPath: string;
   installVsix: boolean;
+  /** How many times the workbench is loaded in the same browser profile (the suite runs once per load). */
+  loads?: number;
 }
 
 const SUITES: Record<SuiteName, Suite> = {
   main: { name: 'main', trusted: true, workspaceSettings: {}, developmentPath: ROOT, installVsix: false },
   untrusted: { name: 'untrusted', trusted: false, workspaceSettings: { 'moeLens.modelPath': 'no-such-model' }, developmentPath: ROOT, installVsix: false },
   vsix: { name: 'vsix', trusted: true, workspaceSettings: {}, developmentPath: join(ROOT, 'test', 'vscode', 'vsix-host'), installVsix: true },
+  restore: { name: 'restore', trusted: true, workspaceSettings: {}, developmentPath: ROOT, installVsix: false, loads: 2 },
 };
 
 function freePort(): Promise<number> {
@@ -135,9 +138,8 @@ async function runSuite(suite: Suite): Promise<number> {
       const m = /^\[moe-lens-driver\] (\{.*\})$/.exec(line);
       if (m) requests = requests.then(() => serve(page, screenshots, JSON.parse(m[1]) as DriverRequest & { id: string }));
     };
-    const exit = new Promise<number>((resolve) => {
-      void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
-    });
+    let onExit: (code: number) => void = () => {};
+    await page.exposeFunction('codeAutomationExit', (code: number) => onExit(code));
     await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
       const text = format(...args); // mocha's reporter logs printf-style
       if (OFFLINE_NOISE.test(text) && !process.env.MOE_LENS_VERBOSE) return;
@@ -150,14 +152,19 @@ async function runSuite(suite: Suite): Promise<number> {
       ['extensionTestsPath', remote(join(ROOT, 'dist', 'test-vscode', 'index.js'))],
     ]);
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folders.workspace)}&payload=${encodeURIComponent(payload)}`;
-    console.log(`── suite ${suite.name}: ${url}`);
-    await page.goto(url);
-    const timeout = new Promise<number>((resolve) => setTimeout(() => {
-      console.error(`suite ${suite.name} did not finish in ${SUITE_TIMEOUT_MS / 60_000} min`);
-      resolve(124);
-    }, SUITE_TIMEOUT_MS).unref());
-    const code = await Promise.race([exit, timeout]);
-    await requests;
+    let code = 0;
+    for (let load = 1; load <= (suite.loads ?? 1) && code === 0; load++) {
+      await writeFile(join(screenshots, 'load'), String(load));
+      console.log(`── suite ${suite.name}${suite.loads ? ` (load ${load})` : ''}: ${url}`);
+      const exit = new Promise<number>((resolve) => { onExit = resolve; });
+      await page.goto(url);
+      const timeout = new Promise<number>((resolve) => setTimeout(() => {
+        console.error(`suite ${suite.name} did not finish in ${SUITE_TIMEOUT_MS / 60_000} min`);
+        resolve(124);
+      }, SUITE_TIMEOUT_MS).unref());
+      code = await Promise.race([exit, timeout]);
+      await requests;
+    }
     if (code !== 0) await screenshot(page, screenshots, 'failure').catch(() => undefined);
     console.log(`── suite ${suite.name}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return code;
@@ -215,7 +222,7 @@ async function serve(page: Page, dir: string, request: DriverRequest & { id: str
 
 async function main(): Promise<number> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('--')) as SuiteName[];
-  const selected = names.length > 0 ? names : (['main', 'untrusted', 'vsix'] as SuiteName[]);
+  const selected = names.length > 0 ? names : (['main', 'untrusted', 'restore', 'vsix'] as SuiteName[]);
   for (const n of selected) if (!SUITES[n]) throw new Error(`unknown suite ${n}; suites: ${Object.keys(SUITES).join(', ')}`);
   if (!existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run bash test/vscode/setup.sh`);
   const started = Date.now();

@@ -1,6 +1,6 @@
 /**
  * The extension-tests entry VS Code loads (extensionTestsPath): runs one mocha suite inside the
- * extension host. `MOE_LENS_SUITE` picks it: `main` (default), `untrusted` or `vsix`.
+ * extension host. `MOE_LENS_SUITE` picks it: `main` (default), `untrusted`, `vsix` or `restore`.
  */
 import Mocha from 'mocha';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ const SUITES: Record<string, string[]> = {
   main: ['extension.test.js', 'traceFiles.test.js'],
   untrusted: ['untrusted.test.js'],
   vsix: ['vsix.test.js'],
+  restore: ['restore.test.js'],
 };
 
 export function run(): Promise<void> {
