@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { HostMessage, StreamEvent } from '../extension/protocol';
+import { Segment, type TraceMeta } from '../extension/trace/types';
+import { loadRun, saveRun } from '../webview/persist';
+import { type InspectorState, MAX_PENDING, MAX_ROW_TOKENS, initialState, reduce } from '../webview/state';
+import { balance, heatmap, kvFigures, segmentHeatmap, segmentLoad, topExpert } from '../webview/stats';
+
+// Small synthetic messages exercise the reducer's ordering rules; the Chromium suite feeds real engine recordings.
+const meta: TraceMeta = {
+  createdAt: '2026-01-01T00:00:00Z',
+  model: { name: 'm', modelType: 'deepseek_v3', numLayers: 3, moeLayers: [1, 2], nRoutedExperts: 4, expertsPerToken: 2, kvBytesPerToken: 256, kvBytesPerTokenMhaEquivalent: 1280 },
+  provider: 'cpu', fallbacks: [], settings: { maxNewTokens: 10, temperature: 0, topK: 0, topP: 1, seed: 0 }, prompt: 'p',
+};
+
+function token(index: number, text: string, segment: Segment): StreamEvent {
+  return {
+    type: 'token', index, id: 100 + index, text, segment, span: segment === Segment.Prompt ? [index, index + 1] : null,
+    routing: [1, 2].map((layer) => ({ layer, expertIds: [(index + layer) % 4, (index + layer + 1) % 4], weights: [0.7, 0.3], scores: [0.1, 0.2, 0.3, 0.4] })),
+  };
+}
+
+const kv = (step: number, tokensInCache: number): StreamEvent => ({ type: 'kv', step, tokensInCache, bytesPerLayer: [256 * tokensInCache, 256 * tokensInCache, 256 * tokensInCache], totalBytes: 768 * tokensInCache, mhaEquivalentBytes: 3840 * tokensInCache });
+
+function runMessages(runId: number): HostMessage[] {
+  return [
+    { type: 'runStart', runId, seq: 0, mode: 'live', meta },
+    { type: 'runEvents', runId, seq: 1, events: [token(0, 'a', Segment.Prompt), token(1, 'b\n', Segment.Prompt), kv(0, 2)] },
+    { type: 'runEvents', runId, seq: 2, events: [token(2, '<th', Segment.Answer), token(3, 'ink>', Segment.Reasoning), { type: 'segment', event: { type: 'relabel', start: 2, end: 3, segment: Segment.Reasoning } }, kv(1, 3)] },
+    { type: 'runEvents', runId, seq: 3, events: [token(4, 'x', Segment.Reasoning), { type: 'segment', event: { type: 'step', step: { start: 3, end: 5, line: 2 } } }, token(5, '42', Segment.Answer), kv(2, 5)] },
+    { type: 'runDone', runId, seq: 4, summary: { reason: 'eos', unterminatedReasoning: false, generatedTokens: 4, decodeTokensPerSecond: 100 } },
+  ];
+}
+
+const fold = (messages: HostMessage[], from: InspectorState = initialState) => messages.reduce(reduce, from);
+
+/** The visible content of a state: what the views read. */
+function content(s: InspectorState) {
+  const r = s.run;
+  if (!r) return null;
+  return {
+    runId: r.runId, tokens: r.texts.slice(0, r.tokenCount), segments: Array.from(r.segments.subarray(0, r.tokenCount)), rows: Array.from(r.rowStarts.subarray(0, r.rowCount)),
+    steps: r.steps, kv: Array.from(r.kvTotal.subarray(0, r.stepCount)), done: r.summary?.reason ?? null, load: Array.from(r.loadBySegment), missed: r.missedMessages,
+    experts: Array.from(r.routing[1].expertIds.subarray(0, r.tokenCount * 2)),
+  };
+}
+
+describe('webview reducer: merges stream messages by run id and seq', () => {
+  it('builds columns, rows, relabels, steps and KV from an in-order run', () => {
+    const s = fold(runMessages(1));
+    const c = content(s);
+    assert.deepEqual(c?.tokens, ['a', 'b\n', '<th', 'ink>', 'x', '42']);
+    assert.deepEqual(c?.segments, [0, 0, 1, 1, 1, 2], 'the relabel moved token 2 into the reasoning');
+    assert.deepEqual(c?.rows, [0, 2, 5], 'rows break after a newline and at segment changes');
+    assert.deepEqual(c?.steps, [{ start: 3, end: 5, line: 2 }]);
+    assert.equal(c?.done, 'eos');
+    assert.deepEqual(s.run && s.run.tokensBySegment, [2, 3, 1]);
+    assert.ok(s.run && s.run.nextSeq === 5);
+  });
+
+  it('gives the same state for shuffled and duplicated delivery as for in-order delivery', () => {
+    const ordered = content(fold(runMessages(1)));
+    const m = runMessages(1);
+    for (const order of [[4, 3, 2, 1, 0], [0, 2, 2, 1, 3, 1, 4, 4], [1, 0, 3, 4, 2, 0]]) {
+      assert.deepEqual(content(fold(order.map((i) => m[i]))), ordered, `order ${order}`);
+    }
+  });
+
+  it('ignores a stale run once a newer one started, and a repeated runStart', () => {
+    const a = runMessages(1);
+    const b = runMessages(2);
+    const s = fold([...a.slice(0, 2), b[0], ...a.slice(2), b[1], a[0]]);
+    assert.equal(s.run?.runId, 2);
+    assert.deepEqual(content(s)?.tokens, ['a', 'b\n']);
+    assert.equal(reduce(s, b[0]), s, 'a duplicate runStart changes nothing');
+  });
+
+  it('accepts a run with a lower id after init (a restarted host counts again), but not without one', () => {
+    const later = fold(runMessages(5));
+    assert.equal(fold(runMessages(1), later).run?.runId, 5);
+    const init: HostMessage = { type: 'init', protocol: 1, mode: 'replay', defaults: meta.settings, layer: 1, prompt: '', title: 't' };
+    assert.equal(fold([init, ...runMessages(1)], later).run?.runId, 1);
+  });
+
+  it('stops waiting for a lost message after MAX_PENDING and counts what was missed', () => {
+    const start: HostMessage = { type: 'runStart', runId: 1, seq: 0, mode: 'live', meta };
+    const later: HostMessage[] = Array.from({ length: MAX_PENDING + 2 }, (_, i) => ({ type: 'runEvents', runId: 1, seq: i + 2, events: [] }));
+    const s = fold([start, ...later]);
+    assert.equal(s.run?.missedMessages, 1, 'seq 1 never came');
+    assert.equal(s.run?.nextSeq, MAX_PENDING + 4);
+    assert.equal(s.pending.length, 0);
+  });
+
+  it('never changes an earlier state (so re-running the reducer on it is safe)', () => {
+    const m = runMessages(1);
+    const s1 = fold(m.slice(0, 2));
+    const before = content(s1);
+    fold(m.slice(2), s1);
+    fold(m.slice(2), s1);
+    assert.deepEqual(content(s1), before);
+    assert.deepEqual(content(fold(m.slice(2), s1)), content(fold(m)));
+  });
+
+  it('cuts rows at MAX_ROW_TOKENS tokens without newlines', () => {
+    const events = Array.from({ length: MAX_ROW_TOKENS * 2 + 1 }, (_, i) => token(i, 'w', Segment.Prompt));
+    const s = fold([{ type: 'runStart', runId: 1, seq: 0, mode: 'live', meta }, { type: 'runEvents', runId: 1, seq: 1, events }]);
+    assert.deepEqual(content(s)?.rows, [0, MAX_ROW_TOKENS, 2 * MAX_ROW_TOKENS]);
+  });
+
+  it('survives hide/show: the saved run loads back to the same content, with or without router scores', () => {
+    const s = fold(runMessages(1));
+    assert.ok(s.run);
+    const saved = JSON.parse(JSON.stringify(saveRun(s.run)));
+    const back = loadRun(saved);
+    assert.deepEqual(content({ ...s, run: back }), content(s));
+    assert.deepEqual(Array.from(back.routing[0].scores.subarray(0, 24)), Array.from(s.run.routing[0].scores.subarray(0, 24)));
+    assert.throws(() => loadRun({ ...saved, tokenCount: 99 }), /wrong length|inconsistent/);
+  });
+});
+
+describe('webview statistics', () => {
+  const run = fold(runMessages(1)).run;
+  assert.ok(run);
+  it('top-1 expert is the heaviest selected one', () => {
+    assert.equal(topExpert(run, 0, 0), 1);
+    assert.equal(topExpert(run, 1, 3), 1);
+  });
+  it('expert load per segment and balance figures', () => {
+    assert.deepEqual(Array.from(segmentLoad(run, 0, [Segment.Prompt])), [0, 1, 2, 1]);
+    const b = balance([2, 2, 2, 2]);
+    assert.equal(b.maxOverMean, 1);
+    assert.equal(b.normalizedEntropy, 1);
+    const skew = balance([8, 0, 0, 0]);
+    assert.equal(skew.maxOverMean, 4);
+    assert.equal(skew.entropyBits, 0);
+    assert.equal(balance([0, 0]).maxOverMean, 0);
+  });
+  it('heatmap for one token, a range and a segment', () => {
+    const one = heatmap(run, 2, 3);
+    assert.deepEqual(Array.from(one.value.subarray(0, 4)), [0.1, 0.2, 0.3, 0.4].map((x) => Math.fround(x)));
+    assert.deepEqual(Array.from(one.selected.subarray(0, 4)), [0, 0, 0, 1].map((x, e) => (e === 3 || e === 0 ? 1 : x)));
+    const seg = segmentHeatmap(run, [Segment.Reasoning]);
+    assert.equal(seg.tokens, 3);
+    const range = heatmap(run, 2, 5);
+    assert.deepEqual(Array.from(range.selected), Array.from(seg.selected), 'the reasoning is tokens 2–4');
+  });
+  it('KV figures from the last step', () => {
+    assert.deepEqual(kvFigures(run), { tokensInCache: 5, latentBytes: 3840, mhaBytes: 19200, ratio: 5 });
+  });
+});

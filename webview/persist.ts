@@ -1,0 +1,113 @@
+/**
+ * What the webview keeps through hide/show (VS Code's getState/setState): the view settings, and the
+ * last run in compact form (typed arrays as base64). Router scores are dropped for long runs so the
+ * saved state stays small; the views then say so.
+ */
+import type { Layer } from '../extension/protocol';
+import type { SamplingSettings } from '../extension/trace/types';
+import { type RunData, accumulate, newRun, relayout } from './state';
+
+export type HeatmapScope = 'token' | 'prompt' | 'reasoning' | 'answer' | 'all' | 'range';
+
+export interface UiState {
+  layer: Layer;
+  /** A token picked by click; the heatmap's single-token scope shows it. */
+  pinned: number | null;
+  /** Tokens [from, to] chosen with shift-click, for the heatmap's range scope. */
+  range: [number, number] | null;
+  reasoningCollapsed: boolean;
+  heatmapScope: HeatmapScope;
+  prompt: string | null;
+  settings: SamplingSettings | null;
+}
+
+export const defaultUi: UiState = { layer: 0, pinned: null, range: null, reasoningCollapsed: false, heatmapScope: 'token', prompt: null, settings: null };
+
+/** Runs longer than this many score values keep only the selected experts and weights. */
+export const MAX_SAVED_SCORES = 400_000;
+
+type Typed = Int16Array | Int32Array | Uint8Array | Float32Array | Float64Array;
+
+function toBase64(a: Typed, length: number): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, length * a.BYTES_PER_ELEMENT);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64<T extends Typed>(s: unknown, make: (buffer: ArrayBuffer) => T): T {
+  if (typeof s !== 'string') throw new Error('not base64');
+  const bin = atob(s);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return make(bytes.buffer);
+}
+
+export interface SavedRun {
+  runId: number;
+  mode: RunData['mode'];
+  meta: RunData['meta'];
+  nextSeq: number;
+  tokenCount: number;
+  texts: string[];
+  cols: Record<string, string>;
+  routing: { expertIds: string; weights: string; scores: string | null }[];
+  stepCount: number;
+  steps: RunData['steps'];
+  summary: RunData['summary'];
+  recentDecodeMs: number[];
+}
+
+export function saveRun(run: RunData): SavedRun {
+  const { expertsPerToken: k, nRoutedExperts: n, numLayers } = run.meta.model;
+  const T = run.tokenCount;
+  const S = run.stepCount;
+  const keepScores = run.scoresKept && T * n * run.routing.length <= MAX_SAVED_SCORES;
+  return {
+    runId: run.runId, mode: run.mode, meta: run.meta, nextSeq: run.nextSeq, tokenCount: T, texts: run.texts.slice(0, T),
+    cols: {
+      ids: toBase64(run.ids, T), segments: toBase64(run.segments, T), spanStart: toBase64(run.spanStart, T), spanEnd: toBase64(run.spanEnd, T),
+      tokensInCache: toBase64(run.tokensInCache, S), kvBytes: toBase64(run.kvBytes, S * numLayers), kvTotal: toBase64(run.kvTotal, S), mhaBytes: toBase64(run.mhaBytes, S),
+    },
+    routing: run.routing.map((r) => ({ expertIds: toBase64(r.expertIds, T * k), weights: toBase64(r.weights, T * k), scores: keepScores ? toBase64(r.scores, T * n) : null })),
+    stepCount: S, steps: run.steps, summary: run.summary, recentDecodeMs: run.recentDecodeMs,
+  };
+}
+
+/** Rebuilds a run from saved state; throws on anything malformed (the caller then starts empty). */
+export function loadRun(saved: SavedRun): RunData {
+  const run = newRun(saved.runId, saved.mode, saved.meta);
+  const { expertsPerToken: k, nRoutedExperts: n, numLayers } = saved.meta.model;
+  const T = saved.tokenCount;
+  const S = saved.stepCount;
+  const c = saved.cols;
+  const check = (a: Typed, len: number) => {
+    if (a.length !== len) throw new Error('saved column has the wrong length');
+    return a;
+  };
+  run.ids = check(fromBase64(c.ids, (b) => new Int32Array(b)), T) as Int32Array;
+  run.segments = check(fromBase64(c.segments, (b) => new Uint8Array(b)), T) as Uint8Array;
+  run.spanStart = check(fromBase64(c.spanStart, (b) => new Int32Array(b)), T) as Int32Array;
+  run.spanEnd = check(fromBase64(c.spanEnd, (b) => new Int32Array(b)), T) as Int32Array;
+  run.tokensInCache = check(fromBase64(c.tokensInCache, (b) => new Int32Array(b)), S) as Int32Array;
+  run.kvBytes = check(fromBase64(c.kvBytes, (b) => new Float64Array(b)), S * numLayers) as Float64Array;
+  run.kvTotal = check(fromBase64(c.kvTotal, (b) => new Float64Array(b)), S) as Float64Array;
+  run.mhaBytes = check(fromBase64(c.mhaBytes, (b) => new Float64Array(b)), S) as Float64Array;
+  if (saved.texts.length !== T || saved.routing.length !== run.routing.length) throw new Error('saved run is inconsistent');
+  run.texts = saved.texts.slice();
+  run.scoresKept = saved.routing.every((r) => r.scores !== null);
+  run.routing = saved.routing.map((r) => ({
+    expertIds: check(fromBase64(r.expertIds, (b) => new Int16Array(b)), T * k) as Int16Array,
+    weights: check(fromBase64(r.weights, (b) => new Float32Array(b)), T * k) as Float32Array,
+    scores: r.scores === null ? new Float32Array(T * n) : (check(fromBase64(r.scores, (b) => new Float32Array(b)), T * n) as Float32Array),
+  }));
+  run.tokenCount = T;
+  run.stepCount = S;
+  run.nextSeq = saved.nextSeq;
+  run.steps = saved.steps;
+  run.summary = saved.summary;
+  run.recentDecodeMs = saved.recentDecodeMs;
+  for (let t = 0; t < T; t++) accumulate(run, t, 1);
+  relayout(run);
+  return run;
+}

@@ -1,0 +1,302 @@
+/**
+ * The webview's replica of the host's state, built by a pure reducer from HostMessages.
+ *
+ * Stream messages are applied in `seq` order per run: duplicates and anything from a run older than
+ * the newest started one are dropped; a message that arrives early waits in `pending` until the gap
+ * is filled (if a gap never fills, waiting stops after MAX_PENDING messages and the run says so).
+ * Per-token data is columnar and append-only: successive states share the typed arrays and each reads
+ * only up to its own counts, so appending never copies (a relabel, which rewrites old tokens, copies).
+ */
+import type { HostMessage, Layer, RunMode, RunSummary, StreamEvent } from '../extension/protocol';
+import { type ReasoningStep, Segment, type SamplingSettings, type TraceMeta } from '../extension/trace/types';
+
+export const MAX_PENDING = 256;
+/** A row of the token view ends after a newline, at a segment change, or after this many tokens. */
+export const MAX_ROW_TOKENS = 32;
+const RECENT_STEPS = 32;
+
+export interface RoutingColumns {
+  expertIds: Int16Array; // k per token
+  weights: Float32Array; // k per token
+  scores: Float32Array; // E per token
+}
+
+export interface RunData {
+  runId: number;
+  mode: RunMode;
+  meta: TraceMeta;
+  /** The next seq this run applies. */
+  nextSeq: number;
+  tokenCount: number;
+  ids: Int32Array;
+  texts: string[];
+  segments: Uint8Array;
+  /** Source span per token, -1 for generated tokens. */
+  spanStart: Int32Array;
+  spanEnd: Int32Array;
+  routing: RoutingColumns[]; // one per MoE layer, meta.model.moeLayers order
+  /** First token of each row of the token view. */
+  rowStarts: Int32Array;
+  rowCount: number;
+  stepCount: number;
+  tokensInCache: Int32Array;
+  /** numLayers per step. */
+  kvBytes: Float64Array;
+  kvTotal: Float64Array;
+  mhaBytes: Float64Array;
+  steps: ReasoningStep[];
+  /** Wall ms of the most recent decode steps (for tokens/s). */
+  recentDecodeMs: number[];
+  summary: RunSummary | null;
+  /** Sequence numbers that never arrived (waiting gave up). */
+  missedMessages: number;
+  /**
+   * Running sums per segment (3) × MoE layer × expert: assignments, and router scores. Kept as tokens
+   * arrive so the load and heatmap views cost O(layers × experts) per frame, not O(tokens).
+   */
+  loadBySegment: Float64Array;
+  scoreSumBySegment: Float64Array;
+  tokensBySegment: [number, number, number];
+  /** False when the router scores were dropped to keep a long run's saved state small. */
+  scoresKept: boolean;
+}
+
+export interface InitState {
+  mode: RunMode;
+  defaults: SamplingSettings;
+  layer: Layer;
+  prompt: string;
+  title: string;
+}
+
+export interface StatusState {
+  state: 'loading' | 'idle' | 'running' | 'error';
+  model?: string;
+  provider?: string;
+  message?: string;
+}
+
+export type StreamMessage = Extract<HostMessage, { runId: number }>;
+
+export interface InspectorState {
+  init: InitState | null;
+  status: StatusState | null;
+  error: string | null;
+  run: RunData | null;
+  /** After an `init`, the next runStart is accepted whatever its id (a restarted host counts from 0 again). */
+  acceptAnyRun: boolean;
+  pending: StreamMessage[];
+}
+
+export const initialState: InspectorState = { init: null, status: null, error: null, run: null, acceptAnyRun: true, pending: [] };
+
+function grown<T extends Int16Array | Int32Array | Uint8Array | Float32Array | Float64Array>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2, 64));
+  next.set(a);
+  return next;
+}
+
+export function newRun(runId: number, mode: RunMode, meta: TraceMeta): RunData {
+  const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = meta.model;
+  const cap = 256;
+  return {
+    runId, mode, meta, nextSeq: 1, tokenCount: 0,
+    ids: new Int32Array(cap), texts: [], segments: new Uint8Array(cap), spanStart: new Int32Array(cap), spanEnd: new Int32Array(cap),
+    routing: moeLayers.map(() => ({ expertIds: new Int16Array(cap * k), weights: new Float32Array(cap * k), scores: new Float32Array(cap * e) })),
+    rowStarts: new Int32Array(64), rowCount: 0,
+    stepCount: 0, tokensInCache: new Int32Array(64), kvBytes: new Float64Array(64 * meta.model.numLayers), kvTotal: new Float64Array(64), mhaBytes: new Float64Array(64),
+    steps: [], recentDecodeMs: [], summary: null, missedMessages: 0,
+    loadBySegment: new Float64Array(3 * moeLayers.length * e), scoreSumBySegment: new Float64Array(3 * moeLayers.length * e),
+    tokensBySegment: [0, 0, 0], scoresKept: true,
+  };
+}
+
+/** Adds (sign 1) or removes (sign -1) token `t` from the per-segment sums. */
+export function accumulate(run: RunData, t: number, sign: 1 | -1): void {
+  const { expertsPerToken: k, nRoutedExperts: n } = run.meta.model;
+  const layers = run.routing.length;
+  const seg = Math.min(2, run.segments[t]);
+  run.tokensBySegment[seg] += sign;
+  run.routing.forEach((r, l) => {
+    const base = (seg * layers + l) * n;
+    for (let j = 0; j < k; j++) {
+      const e = r.expertIds[t * k + j];
+      if (e >= 0 && e < n) run.loadBySegment[base + e] += sign;
+    }
+    for (let e = 0; e < n; e++) run.scoreSumBySegment[base + e] += sign * r.scores[t * n + e];
+  });
+}
+
+function startsRow(run: RunData, t: number): boolean {
+  if (t === 0 || run.rowCount === 0) return true;
+  if (run.segments[t] !== run.segments[t - 1]) return true;
+  if (run.texts[t - 1].includes('\n')) return true;
+  return t - run.rowStarts[run.rowCount - 1] >= MAX_ROW_TOKENS;
+}
+
+function layoutRowsFrom(run: RunData, from: number): void {
+  while (run.rowCount > 0 && run.rowStarts[run.rowCount - 1] >= from) run.rowCount--;
+  // the row holding `from` may now end differently: lay it out again from its start
+  const start = run.rowCount > 0 ? run.rowStarts[--run.rowCount] : 0;
+  for (let t = start; t < run.tokenCount; t++) {
+    if (startsRow(run, t)) {
+      run.rowStarts = grown(run.rowStarts, run.rowCount + 1);
+      run.rowStarts[run.rowCount++] = t;
+    }
+  }
+}
+
+/** Lays out every row again (after a restore). */
+export function relayout(run: RunData): void {
+  run.rowCount = 0;
+  layoutRowsFrom(run, 0);
+}
+
+function appendToken(run: RunData, e: Extract<StreamEvent, { type: 'token' }>): void {
+  const t = run.tokenCount;
+  if (e.index !== t) return; // tokens arrive in order within a run; anything else is not this run's next token
+  const { expertsPerToken: k, nRoutedExperts: n } = run.meta.model;
+  run.ids = grown(run.ids, t + 1);
+  run.segments = grown(run.segments, t + 1);
+  run.spanStart = grown(run.spanStart, t + 1);
+  run.spanEnd = grown(run.spanEnd, t + 1);
+  run.ids[t] = e.id;
+  run.texts[t] = e.text;
+  run.segments[t] = e.segment;
+  run.spanStart[t] = e.span ? e.span[0] : -1;
+  run.spanEnd[t] = e.span ? e.span[1] : -1;
+  run.routing = run.routing.map((r, l) => {
+    const wire = e.routing[l];
+    const next = { expertIds: grown(r.expertIds, (t + 1) * k), weights: grown(r.weights, (t + 1) * k), scores: grown(r.scores, (t + 1) * n) };
+    if (wire) {
+      for (let j = 0; j < k; j++) {
+        next.expertIds[t * k + j] = wire.expertIds[j] ?? -1;
+        next.weights[t * k + j] = wire.weights[j] ?? 0;
+      }
+      for (let j = 0; j < n; j++) next.scores[t * n + j] = wire.scores[j] ?? 0;
+    } else next.expertIds.fill(-1, t * k, (t + 1) * k);
+    return next;
+  });
+  run.tokenCount = t + 1;
+  accumulate(run, t, 1);
+  if (startsRow(run, t)) {
+    run.rowStarts = grown(run.rowStarts, run.rowCount + 1);
+    run.rowStarts[run.rowCount++] = t;
+  }
+}
+
+function applyEvent(run: RunData, e: StreamEvent): void {
+  switch (e.type) {
+    case 'token':
+      appendToken(run, e);
+      return;
+    case 'kv': {
+      const s = run.stepCount;
+      const layers = run.meta.model.numLayers;
+      run.tokensInCache = grown(run.tokensInCache, s + 1);
+      run.kvBytes = grown(run.kvBytes, (s + 1) * layers);
+      run.kvTotal = grown(run.kvTotal, s + 1);
+      run.mhaBytes = grown(run.mhaBytes, s + 1);
+      run.tokensInCache[s] = e.tokensInCache;
+      for (let l = 0; l < layers; l++) run.kvBytes[s * layers + l] = e.bytesPerLayer[l] ?? 0;
+      run.kvTotal[s] = e.totalBytes;
+      run.mhaBytes[s] = e.mhaEquivalentBytes;
+      run.stepCount = s + 1;
+      return;
+    }
+    case 'segment': {
+      const ev = e.event;
+      if (ev.type === 'step') run.steps = [...run.steps, { ...ev.step }];
+      else if (ev.type === 'relabel') {
+        const end = Math.min(ev.end, run.tokenCount);
+        if (ev.start >= end) return;
+        run.segments = run.segments.slice(); // earlier states keep their labels and rows
+        run.rowStarts = run.rowStarts.slice();
+        for (let t = ev.start; t < end; t++) {
+          accumulate(run, t, -1);
+          run.segments[t] = ev.segment;
+          accumulate(run, t, 1);
+        }
+        layoutRowsFrom(run, ev.start);
+      }
+      return; // 'enter' repeats what the tokens' segments already say
+    }
+    case 'timing':
+      if (e.phase === 'decode') run.recentDecodeMs = [...run.recentDecodeMs.slice(-(RECENT_STEPS - 1)), e.wallMs];
+      return;
+  }
+}
+
+/** Applies one in-order stream message to a copy of `run`. */
+function applyStream(run: RunData, m: StreamMessage): RunData {
+  const next: RunData = {
+    ...run, nextSeq: m.seq + 1,
+    // the sums are small: copied so that no earlier state changes
+    loadBySegment: run.loadBySegment.slice(), scoreSumBySegment: run.scoreSumBySegment.slice(), tokensBySegment: [...run.tokensBySegment],
+  };
+  if (m.type === 'runEvents') for (const e of m.events) applyEvent(next, e);
+  else if (m.type === 'runDone') next.summary = m.summary;
+  return next;
+}
+
+/** Applies whatever in `pending` continues the current run; gives up waiting when too much piles up. */
+function drain(state: InspectorState): InspectorState {
+  let { run, pending } = state;
+  if (!run) return state;
+  for (;;) {
+    const current: RunData = run;
+    const mine = pending.filter((m) => m.runId === current.runId && m.type !== 'runStart');
+    const next = mine.find((m) => m.seq === current.nextSeq)
+      ?? (pending.length > MAX_PENDING && mine.length > 0 ? mine.reduce((a, b) => (b.seq < a.seq ? b : a)) : undefined);
+    if (!next) break;
+    const skipped = next.seq - current.nextSeq;
+    run = applyStream(current, next);
+    if (skipped > 0) run.missedMessages += skipped;
+    const applied = next;
+    pending = pending.filter((m) => m !== applied && !(m.runId === applied.runId && m.seq <= applied.seq));
+  }
+  return run === state.run && pending === state.pending ? state : { ...state, run, pending };
+}
+
+export function reduce(state: InspectorState, m: HostMessage): InspectorState {
+  switch (m.type) {
+    case 'init':
+      return { ...state, init: { mode: m.mode, defaults: m.defaults, layer: m.layer, prompt: m.prompt, title: m.title }, acceptAnyRun: true };
+    case 'status': {
+      const { type: _, ...status } = m;
+      return { ...state, status };
+    }
+    case 'error':
+      return { ...state, error: m.message };
+    case 'runStart': {
+      const current = state.run;
+      const isNew = !current || m.runId > current.runId || state.acceptAnyRun;
+      if (!isNew) return state;
+      const run = newRun(m.runId, m.mode, m.meta);
+      return drain({ ...state, run, error: null, acceptAnyRun: false, pending: state.pending.filter((p) => p.runId === m.runId) });
+    }
+    case 'runEvents':
+    case 'runDone': {
+      const current = state.run;
+      if (current && m.runId === current.runId) {
+        if (m.seq < current.nextSeq) return state; // duplicate
+        if (m.seq === current.nextSeq) return drain({ ...state, run: applyStream(current, m) });
+        return drain({ ...state, pending: [...state.pending, m] });
+      }
+      if (!current || m.runId > current.runId || state.acceptAnyRun) {
+        // its runStart has not arrived yet
+        return { ...state, pending: [...state.pending.filter((p) => p.runId === m.runId), m].slice(-4 * MAX_PENDING) };
+      }
+      return state; // a stale run
+    }
+  }
+}
+
+/** Decode tokens per second over the most recent steps (wall clock of the engine). */
+export function tokensPerSecond(run: RunData): number {
+  const ms = run.recentDecodeMs.reduce((a, b) => a + b, 0);
+  return ms > 0 ? (run.recentDecodeMs.length * 1000) / ms : 0;
+}
+
+export const isPromptToken = (run: RunData, t: number) => run.spanStart[t] !== -1 || run.segments[t] === Segment.Prompt;
