@@ -1,0 +1,294 @@
+/**
+ * The inspector webview in real Chromium, under the panel's CSP, fed runs recorded from the real
+ * engine: tokens and their expert colours, layer switching, hover and pin, heatmap cells, KV figures,
+ * reasoning collapse and line links, replay mode, hostile token text, state across reloads, and
+ * screenshots in VS Code's light and dark themes.
+ */
+import assert from 'node:assert/strict';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { PROTOCOL_VERSION, type HostMessage, type StreamEvent } from '../../extension/protocol';
+import { Segment } from '../../extension/trace/types';
+import { expertPalette } from '../../webview/palette';
+import { visibleToken } from '../../webview/text';
+import { type HarnessServer, type InspectorPage, ROOT, type ThemeName, launchChromium, openInspector, startServer, waitPosted } from './harness';
+import { GREEDY, type Recording, recordRun, replayOf } from './record';
+
+const OUT = join(ROOT, 'test-output');
+
+const initMessage = (mode: 'live' | 'replay', layer: number | 'all'): HostMessage => ({
+  type: 'init', protocol: PROTOCOL_VERSION, mode, defaults: GREEDY, layer, prompt: 'x = 1\nprint(x)', title: 'MoE Lens',
+});
+
+function hexToRgb(hex: string): string {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+describe('inspector webview in Chromium, fed runs recorded from the real engine', () => {
+  let browser: Browser;
+  let server: HarnessServer;
+  let rec: Recording;
+  let inspector: InspectorPage | undefined;
+  const palette = expertPalette(16);
+  const lastSeq = (messages: HostMessage[]) => {
+    const m = messages.at(-1);
+    assert.ok(m && 'seq' in m);
+    return m.seq;
+  };
+
+  before(async () => {
+    rec = await recordRun(1);
+    [browser, server] = await Promise.all([launchChromium(), startServer()]);
+    await mkdir(OUT, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  afterEach(async () => {
+    if (!inspector) return;
+    const violations = await inspector.violations();
+    const problems = inspector.problems;
+    await inspector.close();
+    inspector = undefined;
+    assert.deepEqual(violations, [], 'no Content Security Policy violation');
+    assert.deepEqual(problems, [], 'no console error or warning, no failed request');
+  });
+
+  async function liveRun(theme: ThemeName = 'dark', layer: number | 'all' = 1): Promise<InspectorPage> {
+    const page = await openInspector(browser, server.url, theme);
+    inspector = page;
+    await page.post([initMessage('live', layer), { type: 'status', state: 'running', model: 'moe-lens-mini', provider: 'cpu' }, ...rec.live]);
+    const ack = await page.rendered(1, lastSeq(rec.live));
+    assert.equal(ack.tokens, rec.store.tokenCount, 'the rendered ack counts every token');
+    return page;
+  }
+
+  /** Every token span the virtualised list shows while scrolled from top to bottom, by index. */
+  async function allTokens(page: InspectorPage): Promise<Map<number, { expert: string | null; experts: string | null; text: string; bg: string; title: string | null }>> {
+    const seen = new Map<number, { expert: string | null; experts: string | null; text: string; bg: string; title: string | null }>();
+    const scroller = page.page.getByTestId('token-scroller');
+    const { height, scrollHeight } = await scroller.evaluate((el) => ({ height: el.clientHeight, scrollHeight: el.scrollHeight }));
+    for (let top = 0; ; top += Math.max(50, height - 40)) {
+      await scroller.evaluate((el, y) => { el.scrollTop = y; }, top);
+      await page.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      const spans = await page.page.$$eval('[data-t]', (els) => els.map((el) => ({
+        t: Number(el.getAttribute('data-t')), expert: el.getAttribute('data-expert'), experts: el.getAttribute('data-experts'),
+        text: (el.querySelector('.txt') ?? el).textContent ?? '', bg: (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor, title: el.getAttribute('title'),
+      })));
+      for (const s of spans) seen.set(s.t, s);
+      if (top + height >= scrollHeight) break;
+    }
+    return seen;
+  }
+
+  it('loads under the panel CSP, says ready, and paints a live run with every token coloured by its top-1 expert', async () => {
+    const page = await liveRun('dark', 1);
+    const posted = await page.posted();
+    assert.equal(posted[0].type, 'ready');
+    const tokens = await allTokens(page);
+    assert.equal(tokens.size, rec.store.tokenCount, 'scrolling the virtualised list shows every token once');
+    const top = rec.store.topExpert(0); // layer 1 is MoE layer index 0
+    const texts = rec.store.tokenTexts();
+    for (const [t, s] of tokens) {
+      assert.equal(s.expert, String(top[t]), `token ${t} expert`);
+      assert.equal(s.bg, hexToRgb(palette[top[t]].background), `token ${t} colour`);
+      assert.equal(s.text, visibleToken(texts[t]), `token ${t} text`);
+      assert.match(s.title ?? '', new RegExp(`layer 1: E${top[t]} `), 'the title names the expert (colour is not the only channel)');
+    }
+    await page.page.getByTestId('legend').locator('li[data-expert="15"]').waitFor();
+  });
+
+  it('switches the colouring layer, and shows one stripe per MoE layer in all-layers mode', async () => {
+    const page = await liveRun('dark', 1);
+    const { moeLayers } = rec.store.meta.model;
+    await page.post([{ ...initMessage('live', moeLayers[2]) }]);
+    await page.page.locator(`[data-t="0"][data-expert="${rec.store.topExpert(2)[0]}"]`).waitFor();
+    const shown = await allTokens(page);
+    const top2 = rec.store.topExpert(2);
+    for (const [t, s] of shown) assert.equal(s.expert, String(top2[t]), `token ${t} at layer ${moeLayers[2]}`);
+
+    // the picker itself: open it and choose "all layers"
+    await page.page.getByTestId('layer-select').click();
+    await page.page.getByTestId('layer-select').getByRole('option', { name: 'all layers (stripes)' }).click();
+    await page.page.locator('.tok-all').first().waitFor();
+    const posted = await page.posted();
+    assert.deepEqual(posted.filter((m) => m.type === 'selectLayer').at(-1), { type: 'selectLayer', layer: 'all' });
+    const all = await allTokens(page);
+    const tops = moeLayers.map((_, l) => rec.store.topExpert(l));
+    for (const [t, s] of all) assert.equal(s.experts, tops.map((x) => x[t]).join(','), `token ${t} stripes`);
+    await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
+    const stripes = await page.page.locator('[data-t="3"] .stripe').evaluateAll((els) => els.map((el) => [el.getAttribute('data-expert'), (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor]));
+    assert.deepEqual(stripes, tops.map((x) => [String(x[3]), hexToRgb(palette[x[3]].background)]));
+  });
+
+  it('hover shows the routing per layer; a click pins the token, posts pinToken, and fills the heatmap with its scores', async () => {
+    const page = await liveRun('dark', 1);
+    const t = 5;
+    await page.page.locator(`[data-t="${t}"]`).hover();
+    const card = page.page.getByTestId('hover-card');
+    await card.waitFor();
+    const { expertsPerToken: k, nRoutedExperts: n, moeLayers } = rec.store.meta.model;
+    for (let l = 0; l < moeLayers.length; l++) {
+      const r = rec.store.routing(l);
+      const text = await card.locator(`tr[data-layer="${moeLayers[l]}"]`).textContent();
+      for (let j = 0; j < k; j++) assert.ok(text?.includes(`E${r.expertIds[t * k + j]} ${r.weights[t * k + j].toFixed(2)}`), `layer ${moeLayers[l]} lists E${r.expertIds[t * k + j]}: ${text}`);
+    }
+    await page.page.locator(`[data-t="${t}"]`).click();
+    await page.page.locator(`[data-t="${t}"].pinned`).waitFor();
+    assert.deepEqual((await page.posted()).filter((m) => m.type === 'pinToken').at(-1), { type: 'pinToken', runId: 1, index: t });
+    const cells = await page.page.$$eval('[data-testid="heatmap"] td', (els) => els.map((el) => ({
+      layer: Number(el.getAttribute('data-layer')), expert: Number(el.getAttribute('data-expert')), value: el.getAttribute('data-value'), selected: el.getAttribute('data-selected'),
+    })));
+    assert.equal(cells.length, moeLayers.length * n);
+    for (const c of cells) {
+      const l = moeLayers.indexOf(c.layer);
+      const r = rec.store.routing(l);
+      assert.equal(c.value, r.scores[t * n + c.expert].toFixed(4), `score layer ${c.layer} expert ${c.expert}`);
+      const chosen = Array.from(r.expertIds.subarray(t * k, (t + 1) * k)).includes(c.expert);
+      assert.equal(c.selected, String(chosen), `selected layer ${c.layer} expert ${c.expert}`);
+    }
+    // aggregated over the reasoning: the share of reasoning tokens routed to each expert
+    await page.page.getByTestId('heatmap-scope').selectOption('reasoning');
+    const segments = rec.store.tokenSegments();
+    const reasoning = Array.from(segments.keys()).filter((i) => segments[i] === Segment.Reasoning);
+    await page.page.locator(`[data-testid="heatmap"][data-tokens="${reasoning.length}"]`).waitFor();
+    const r0 = rec.store.routing(0);
+    for (let e = 0; e < n; e++) {
+      const share = reasoning.filter((i) => Array.from(r0.expertIds.subarray(i * k, (i + 1) * k)).includes(e)).length / reasoning.length;
+      assert.equal(await page.page.locator(`[data-testid="heatmap"] td[data-layer="${moeLayers[0]}"][data-expert="${e}"]`).getAttribute('data-selected'), share.toFixed(3));
+    }
+  });
+
+  it('states KV-cache bytes from the engine and the 5.0× latent-vs-MHA ratio; expert load beside it', async () => {
+    const page = await liveRun('dark', 1);
+    const kv = rec.live.flatMap((m) => (m.type === 'runEvents' ? m.events : [])).filter((e): e is Extract<StreamEvent, { type: 'kv' }> => e.type === 'kv');
+    const last = kv.at(-1);
+    assert.ok(last);
+    const figures = page.page.getByTestId('kv-figures');
+    assert.equal(await figures.getAttribute('data-latent'), String(last.totalBytes));
+    assert.equal(await figures.getAttribute('data-mha'), String(last.mhaEquivalentBytes));
+    assert.equal(await figures.getAttribute('data-tokens'), String(last.tokensInCache));
+    assert.equal(await figures.getAttribute('data-ratio'), '5.00');
+    assert.match((await figures.textContent()) ?? '', /5\.0× smaller/);
+    assert.equal(await page.page.locator('[data-testid="kv-chart"] canvas').count(), 1, 'the chart is drawn by uPlot on a canvas');
+    const { moeLayers, nRoutedExperts: n } = rec.store.meta.model;
+    for (let l = 0; l < moeLayers.length; l++) {
+      const load = Array.from(rec.store.expertLoad(l));
+      const mean = load.reduce((a, b) => a + b, 0) / n;
+      assert.equal(await page.page.locator(`[data-testid="balance"] tr[data-layer="${moeLayers[l]}"]`).getAttribute('data-max-over-mean'), (Math.max(...load) / mean).toFixed(3));
+    }
+  });
+
+  it('collapses and expands the reasoning, lists its steps, and posts revealLine for a step that names a line', async () => {
+    const page = await liveRun('dark', 1);
+    const { steps } = rec.store;
+    assert.ok(steps.length > 0, 'the sample program has reasoning steps');
+    const toggle = page.page.getByTestId('reasoning-toggle');
+    assert.match((await toggle.textContent()) ?? '', new RegExp(`${steps.length} steps`));
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    const withLine = steps.find((s) => s.line !== undefined);
+    assert.ok(withLine);
+    const link = page.page.locator(`.line-link[data-line="${withLine.line}"]`).first();
+    await link.scrollIntoViewIfNeeded();
+    await link.click();
+    assert.deepEqual((await page.posted()).filter((m) => m.type === 'revealLine').at(-1), { type: 'revealLine', runId: 1, line: withLine.line });
+    await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
+    await toggle.click();
+    await page.page.locator('[data-testid="reasoning-toggle"][aria-expanded="false"]').waitFor();
+    assert.equal(await page.page.locator('.line.row.seg-reasoning').count(), 0, 'collapsed: no reasoning rows');
+    const shown = await allTokens(page);
+    const segments = rec.store.tokenSegments();
+    assert.ok([...shown.keys()].every((t) => segments[t] !== Segment.Reasoning));
+    assert.ok([...shown.keys()].some((t) => segments[t] === Segment.Answer), 'the answer still shows');
+    await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
+    await page.page.getByTestId('reasoning-toggle').click();
+    await page.page.locator('.line.row.seg-reasoning').first().waitFor();
+  });
+
+  it('replays a trace file read back from disk format: same tokens, controls hidden, replay badge', async () => {
+    const page = await openInspector(browser, server.url, 'light');
+    inspector = page;
+    const replay = replayOf(rec.store, 2);
+    await page.post([initMessage('replay', 1), ...replay]);
+    await page.rendered(2, lastSeq(replay));
+    await page.page.getByTestId('replay-badge').waitFor();
+    assert.equal(await page.page.locator('vscode-textarea').count(), 0, 'no run controls in replay mode');
+    const tokens = await allTokens(page);
+    assert.equal(tokens.size, rec.store.tokenCount);
+    const top = rec.store.topExpert(0);
+    for (const [t, s] of tokens) assert.equal(s.expert, String(top[t]));
+    // a stale message from the earlier run id changes nothing
+    await page.post(rec.live.slice(1, 3));
+    await page.page.evaluate('new Promise((r) => setTimeout(r, 300))');
+    assert.equal((await allTokens(page)).size, rec.store.tokenCount);
+  });
+
+  it('renders hostile token text inert and legible: markup, script, bidi overrides, control characters, a 10k-char token', async () => {
+    const page = await openInspector(browser, server.url, 'dark');
+    inspector = page;
+    const hostile = ['<script>window.__pwned = 1</script>', '<img src=x onerror="window.__pwned = 2">', '\u202Egnp.exe', 'a\u0000b\u001b[31mred', '&lt;b&gt;', 'z'.repeat(10_000), '\u2066iso\u2069\u200b'];
+    // the recorded run with some token texts replaced: what a model could emit
+    const messages = (JSON.parse(JSON.stringify(rec.live)) as HostMessage[]).map((m) => {
+      if (m.type === 'runEvents') for (const e of m.events) if (e.type === 'token' && e.index < hostile.length) e.text = hostile[e.index];
+      return m;
+    });
+    await page.post([initMessage('live', 1), ...messages]);
+    await page.rendered(1, lastSeq(messages));
+    await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
+    await page.page.locator('[data-t="6"]').waitFor();
+    assert.equal(await page.page.evaluate('window.__pwned'), undefined, 'nothing ran');
+    assert.equal(await page.page.locator('#root script, #root img').count(), 0, 'no element came from token text');
+    for (let t = 0; t < hostile.length; t++) assert.equal(await page.page.locator(`[data-t="${t}"]`).textContent(), visibleToken(hostile[t]));
+    assert.equal(await page.page.locator('[data-t="2"]').textContent(), '\\u202Egnp.exe', 'the bidi override is shown as an escape, not obeyed');
+    assert.match((await page.page.locator('[data-t="5"]').textContent()) ?? '', /… \(\+9840 chars\)$/);
+    await page.page.locator('[data-t="5"]').hover();
+    assert.ok(((await page.page.getByTestId('hover-card').textContent()) ?? '').length < 2000, 'the hover stays small');
+  });
+
+  it('keeps the run, the layer, the pin and the collapsed reasoning across hide/show (getState/setState)', async () => {
+    const page = await liveRun('dark', 1);
+    await page.page.locator('[data-t="4"]').click();
+    await page.page.getByTestId('reasoning-toggle').click();
+    await page.page.getByTestId('layer-select').click();
+    await page.page.getByTestId('layer-select').getByRole('option', { name: 'layer 3', exact: true }).click();
+    await page.page.locator('[data-t="4"].pinned').waitFor();
+    await page.page.reload();
+    await waitPosted(page.page, (m) => m.type === 'ready');
+    // no message posted after the reload: everything comes from the saved state
+    await page.page.locator('[data-t="4"].pinned').waitFor();
+    assert.equal(await page.page.locator('[data-t="4"]').getAttribute('data-expert'), String(rec.store.topExpert(2)[4]));
+    assert.equal(await page.page.getByTestId('reasoning-toggle').getAttribute('aria-expanded'), 'false');
+    assert.equal(await page.page.locator('[data-testid="heatmap"] td').count(), rec.store.meta.model.moeLayers.length * 16);
+  });
+
+  it('run controls post a validated run message, and Stop names the running run', async () => {
+    const page = await openInspector(browser, server.url, 'dark');
+    inspector = page;
+    await page.post([initMessage('live', 1), { type: 'status', state: 'idle', model: 'moe-lens-mini', provider: 'cpu' }]);
+    await page.page.getByTestId('run').click();
+    const run = (await page.posted()).find((m) => m.type === 'run');
+    assert.deepEqual(run, { type: 'run', prompt: 'x = 1\nprint(x)', settings: GREEDY });
+    await page.post([rec.live[0], rec.live[1]]);
+    await page.rendered(1, 1);
+    await page.page.getByTestId('stop').click();
+    assert.deepEqual((await page.posted()).filter((m) => m.type === 'stop'), [{ type: 'stop', runId: 1 }]);
+  });
+
+  for (const theme of ['dark', 'light'] as const) {
+    it(`screenshot in VS Code's ${theme} theme`, async () => {
+      const page = await liveRun(theme, 1);
+      await page.page.locator('[data-t="21"]').click();
+      await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
+      await page.page.locator('[data-t="21"]').hover();
+      await page.page.evaluate('new Promise((r) => setTimeout(r, 400))'); // charts redraw on a 250 ms cadence
+      const file = join(OUT, `inspector-${theme}.png`);
+      await page.page.screenshot({ path: file });
+      await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
+      await copyFile(file, join(ROOT, 'docs', 'images', `inspector-${theme}.png`));
+    });
+  }
+});
