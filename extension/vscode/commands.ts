@@ -30,7 +30,7 @@ export function registerCommands(controller: RunController): vscode.Disposable[]
     }),
     vscode.commands.registerCommand('moeLens.runPrompt', async (program?: string) => {
       const text = program ?? await vscode.window.showInputBox({
-        title: 'MoE Lens: Run Prompt', prompt: 'A program for the model (it is wrapped in the model\'s prompt format)',
+        title: 'MoE Lens: Run Prompt', prompt: 'A program for the model, wrapped in its prompt format; type \\n for a new line',
         value: 'x = 3\nprint(x * 4)', ignoreFocusOut: true,
       });
       if (!text) return undefined;
