@@ -13,6 +13,9 @@ if [ -f "$STAMP" ]; then
   exit 0
 fi
 start=$(date +%s)
+# Run from `npm test`, the outer npm's settings leak in as npm_* variables; its user agent (node/v20)
+# would make code-server's postinstall refuse Node 24. Start from a clean npm environment.
+for v in $(env | grep -o '^npm_[A-Za-z0-9_]*' || true); do unset "$v"; done
 mkdir -p "$DIR"
 cd "$DIR"
 [ -f package.json ] || echo '{ "name": "moe-lens-code-server", "private": true }' > package.json
