@@ -11,6 +11,7 @@
  */
 import { RunChannel } from '../extension/inspector/stream';
 import { type HostMessage, PROTOCOL_VERSION, type StreamEvent } from '../extension/protocol';
+import { mhaEquivalentBytes } from '../extension/trace/figures';
 import { Segment } from '../extension/trace/types';
 import { launchChromium, openInspector, startServer } from '../test/webview/harness';
 import { GREEDY, recordRun } from '../test/webview/record';
@@ -29,13 +30,13 @@ function extend(live: HostMessage[], target: number): { start: Extract<HostMessa
   const reasoning = tokens.filter((t) => t.span === null && t.segment === Segment.Reasoning);
   const answer = tokens.filter((t) => t.segment === Segment.Answer);
   const recordedSteps = recorded.flatMap((e) => (e.type === 'segment' && e.event.type === 'step' ? [e.event.step] : []));
-  const { kvBytesPerToken, kvBytesPerTokenMhaEquivalent, numLayers } = start.meta.model;
+  const { kvBytesPerToken, numLayers } = start.meta.model;
   const events: StreamEvent[] = [];
   let index = 0;
   let step = 0;
   const kv = () => {
     const tokensInCache = index;
-    events.push({ type: 'kv', step, tokensInCache, bytesPerLayer: Array.from({ length: numLayers }, () => tokensInCache * kvBytesPerToken), totalBytes: tokensInCache * kvBytesPerToken * numLayers, mhaEquivalentBytes: tokensInCache * kvBytesPerTokenMhaEquivalent * numLayers });
+    events.push({ type: 'kv', step, tokensInCache, bytesPerLayer: Array.from({ length: numLayers }, () => tokensInCache * kvBytesPerToken), totalBytes: tokensInCache * kvBytesPerToken * numLayers, mhaEquivalentBytes: mhaEquivalentBytes(start.meta.model, tokensInCache) });
     events.push({ type: 'timing', step, phase: step === 0 ? 'prefill' : 'decode', runMs: 0.6, wallMs: 1 });
     step++;
   };

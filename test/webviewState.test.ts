@@ -4,7 +4,8 @@ import type { HostMessage, StreamEvent } from '../extension/protocol';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 import { loadRun, saveRun } from '../webview/persist';
 import { type InspectorState, MAX_PENDING, MAX_ROW_TOKENS, initialState, reduce } from '../webview/state';
-import { balance, heatmap, kvFigures, segmentHeatmap, segmentLoad, topExpert } from '../webview/stats';
+import { balance } from '../extension/trace/figures';
+import { heatmap, kvFigures, segmentHeatmap, segmentLoad, topExpert } from '../webview/stats';
 
 // Small synthetic messages exercise the reducer's ordering rules; the Chromium suite feeds real engine recordings.
 const meta: TraceMeta = {

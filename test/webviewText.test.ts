@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { contrastRatio, expertPalette, hexToOklab } from '../webview/palette';
+import { contrastRatio, expertPalette, hexToOklab } from '../extension/inspector/palette';
 import { MAX_TOKEN_CHARS, visibleToken } from '../webview/text';
 import { ROOT } from './helpers';
 

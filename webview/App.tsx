@@ -6,7 +6,7 @@ import VscodeSingleSelect from '@vscode-elements/react-elements/dist/components/
 import type { Layer } from '../extension/protocol';
 import type { SamplingSettings } from '../extension/trace/types';
 import type { Inspector } from './inspector';
-import { expertPalette } from './palette';
+import { expertPalette } from '../extension/inspector/palette';
 import { type RunData, tokensPerSecond } from './state';
 import { segmentLoad } from './stats';
 import { useChartTheme } from './theme';

@@ -2,49 +2,6 @@
 import { Segment } from '../extension/trace/types';
 import type { RunData } from './state';
 
-export interface Balance {
-  assignments: number;
-  /** Busiest expert's load over the mean load (1 = perfectly balanced). */
-  maxOverMean: number;
-  /** Shannon entropy of the load in bits, and as a fraction of log2(E) (1 = uniform). */
-  entropyBits: number;
-  normalizedEntropy: number;
-}
-
-/** Assignments per expert at MoE layer index `l` over tokens [from, to) whose segment passes `keep`. */
-export function expertLoad(run: RunData, l: number, keep: (segment: number) => boolean = () => true, from = 0, to = run.tokenCount): Float64Array {
-  const { expertsPerToken: k, nRoutedExperts: n } = run.meta.model;
-  const counts = new Float64Array(n);
-  const ids = run.routing[l]?.expertIds;
-  if (!ids) return counts;
-  for (let t = from; t < to; t++) {
-    if (!keep(run.segments[t])) continue;
-    for (let j = 0; j < k; j++) {
-      const e = ids[t * k + j];
-      if (e >= 0 && e < n) counts[e]++;
-    }
-  }
-  return counts;
-}
-
-export function balance(counts: ArrayLike<number>): Balance {
-  let total = 0;
-  let max = 0;
-  for (let i = 0; i < counts.length; i++) {
-    total += counts[i];
-    max = Math.max(max, counts[i]);
-  }
-  let entropyBits = 0;
-  if (total > 0) for (let i = 0; i < counts.length; i++) if (counts[i] > 0) entropyBits -= (counts[i] / total) * Math.log2(counts[i] / total);
-  const mean = total / Math.max(1, counts.length);
-  return {
-    assignments: total,
-    maxOverMean: mean > 0 ? max / mean : 0,
-    entropyBits,
-    normalizedEntropy: counts.length > 1 && total > 0 ? entropyBits / Math.log2(counts.length) : 0,
-  };
-}
-
 export const segmentIs = (s: number) => (segment: number) => segment === s;
 export const generatedOnly = (segment: number) => segment !== Segment.Prompt;
 
@@ -124,12 +81,6 @@ export function kvFigures(run: RunData): KvFigures | null {
   const latentBytes = run.kvTotal[s];
   const mhaBytes = run.mhaBytes[s];
   return { tokensInCache: run.tokensInCache[s], latentBytes, mhaBytes, ratio: latentBytes > 0 ? mhaBytes / latentBytes : 0 };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
 /** Assignments per expert at MoE layer index `l` in the given segments, from the running sums. */

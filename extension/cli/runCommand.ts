@@ -5,12 +5,13 @@ import { loadModel } from '../engine/model';
 import { formatPrompt } from '../engine/modelDir';
 import { run } from '../engine/run';
 import { checkSampling } from '../engine/sampler';
+import { balance, formatBytes, mhaEquivalentBytes } from '../trace/figures';
 import { traceToJson } from '../trace/jsonFormat';
 import type { TraceStore } from '../trace/store';
 import { Segment, type SamplingSettings } from '../trace/types';
 import { writeFileAtomic } from '../trace/writeAtomic';
 import { BUNDLED_MODEL, numberOption, providersOption } from './options';
-import { bold, dim, expertColor, formatBytes, printable } from './terminal';
+import { bold, dim, expertColor, printable } from './terminal';
 
 export const RUN_USAGE = `moe-lens run --prompt-file FILE [--model DIR] [--out TRACE.moetrace.json] [--ep LIST]
       [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--layer L] [--raw]
@@ -102,7 +103,7 @@ function printSummary(store: TraceStore, layerIndex: number): void {
   const lastKv = store.stepKvBytes().slice(-meta.model.numLayers);
   const held = lastKv.reduce((a, b) => a + b, 0);
   const tokens = store.stepTokensInCache().at(-1) ?? 0;
-  const mha = tokens * meta.model.kvBytesPerTokenMhaEquivalent * meta.model.numLayers;
+  const mha = mhaEquivalentBytes(meta.model, tokens);
   console.log(bold('\nsummary'));
   console.log(`  done: ${store.done?.reason} after ${generated} generated tokens (prompt ${store.tokenCount - generated})`);
   console.log(`  speed: ${generated > 0 ? ((generated * 1000) / decodeMs).toFixed(0) : '–'} tok/s decode (time inside session.run), prefill ${runMs[0]?.toFixed(1)} ms, ${meta.provider}`);
@@ -111,8 +112,7 @@ function printSummary(store: TraceStore, layerIndex: number): void {
   console.log(`  expert load (assignments per expert, all tokens; ▲ = layer ${meta.model.moeLayers[layerIndex]} is the colour layer):`);
   meta.model.moeLayers.forEach((layer, l) => {
     const load = Array.from(store.expertLoad(l));
-    const mean = load.reduce((a, b) => a + b, 0) / load.length;
     const cells = load.map((n, e) => expertColor(e, String(n).padStart(4))).join('');
-    console.log(`  ${l === layerIndex ? '▲' : ' '} layer ${String(layer).padStart(2)}${cells}   max/mean ${(Math.max(...load) / mean).toFixed(2)}`);
+    console.log(`  ${l === layerIndex ? '▲' : ' '} layer ${String(layer).padStart(2)}${cells}   max/mean ${balance(load).maxOverMean.toFixed(2)}`);
   });
 }

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { mhaEquivalentBytes } from '../trace/figures';
 import { Segmenter, type SegmentEvent } from '../trace/segmenter';
 import { TraceStore } from '../trace/store';
 import { type DoneReason, type SamplingSettings, Segment, type TraceMeta } from '../trace/types';
@@ -65,7 +66,7 @@ export async function* run(model: LoadedModel, request: RunRequest, store = new 
     const bytesPerLayer = decoder.cache.bytesPerLayer();
     const tokensInCache = decoder.position;
     const totalBytes = bytesPerLayer.reduce((a, b) => a + b, 0);
-    return { type: 'kv', step, tokensInCache, bytesPerLayer, totalBytes, mhaEquivalentBytes: tokensInCache * meta.model.kvBytesPerTokenMhaEquivalent * meta.model.numLayers };
+    return { type: 'kv', step, tokensInCache, bytesPerLayer, totalBytes, mhaEquivalentBytes: mhaEquivalentBytes(meta.model, tokensInCache) };
   };
   const record = (out: StepOutput) => store.addStep(decoder.position, decoder.cache.bytesPerLayer(), out.runMs);
 

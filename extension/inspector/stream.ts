@@ -1,5 +1,6 @@
 import type { EngineEvent } from '../engine/run';
 import type { HostMessage, RunMode, RunSummary, StreamEvent } from '../protocol';
+import { mhaEquivalentBytes } from '../trace/figures';
 import type { SegmentEvent } from '../trace/segmenter';
 import type { TraceStore } from '../trace/store';
 import { Segment, type TraceMeta } from '../trace/types';
@@ -72,7 +73,7 @@ export class RunChannel {
  */
 export function traceToStream(store: TraceStore): { meta: TraceMeta; events: StreamEvent[]; summary: RunSummary } {
   const { meta } = store;
-  const { nRoutedExperts: e, expertsPerToken: k, numLayers, kvBytesPerTokenMhaEquivalent } = meta.model;
+  const { nRoutedExperts: e, expertsPerToken: k, numLayers } = meta.model;
   const layers = meta.model.moeLayers.map((_, l) => store.routing(l));
   const ids = store.tokenIds();
   const texts = store.tokenTexts();
@@ -91,7 +92,7 @@ export function traceToStream(store: TraceStore): { meta: TraceMeta; events: Str
   const stepEvents = (step: number) => {
     const bytesPerLayer = Array.from(stepKv.subarray(step * numLayers, (step + 1) * numLayers));
     const tokensInCache = stepCache[step];
-    events.push({ type: 'kv', step, tokensInCache, bytesPerLayer, totalBytes: bytesPerLayer.reduce((a, b) => a + b, 0), mhaEquivalentBytes: tokensInCache * kvBytesPerTokenMhaEquivalent * numLayers });
+    events.push({ type: 'kv', step, tokensInCache, bytesPerLayer, totalBytes: bytesPerLayer.reduce((a, b) => a + b, 0), mhaEquivalentBytes: mhaEquivalentBytes(meta.model, tokensInCache) });
     events.push({ type: 'timing', step, phase: step === 0 ? 'prefill' : 'decode', runMs: stepMs[step], wallMs: stepMs[step] });
   };
   let previous: number = Segment.Prompt;

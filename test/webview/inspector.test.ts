@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { PROTOCOL_VERSION, type HostMessage, type StreamEvent } from '../../extension/protocol';
 import { Segment } from '../../extension/trace/types';
-import { expertPalette } from '../../webview/palette';
+import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
 import { type HarnessServer, type InspectorPage, ROOT, type ThemeName, launchChromium, openInspector, startServer, waitPosted } from './harness';
 import { GREEDY, type Recording, recordRun, replayOf } from './record';

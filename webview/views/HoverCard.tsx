@@ -1,6 +1,6 @@
 /** The routing of one token in every MoE layer, shown while the pointer is over it. */
 import { SEGMENT_NAMES } from '../../extension/trace/types';
-import type { ExpertColor } from '../palette';
+import type { ExpertColor } from '../../extension/inspector/palette';
 import type { RunData } from '../state';
 import { routingOf } from '../stats';
 import { quotedToken } from '../text';

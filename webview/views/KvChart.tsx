@@ -1,9 +1,10 @@
 /** KV cache: bytes held vs tokens in the cache, stacked per layer, with the plain-MHA equivalent. */
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
-import type { ExpertColor } from '../palette';
+import type { ExpertColor } from '../../extension/inspector/palette';
+import { formatBytes } from '../../extension/trace/figures';
 import type { RunData } from '../state';
-import { formatBytes, kvFigures } from '../stats';
+import { kvFigures } from '../stats';
 import { type ChartTheme, themeKey } from '../theme';
 import { UPlotChart } from './UPlotChart';
 

@@ -1,5 +1,5 @@
 /** Expert colour legend with the selected layer's load, so a colour can always be read back as an id. */
-import type { ExpertColor } from '../palette';
+import type { ExpertColor } from '../../extension/inspector/palette';
 
 export function Legend(p: { palette: ExpertColor[]; counts: Float64Array | null }) {
   const total = p.counts ? p.counts.reduce((a, b) => a + b, 0) : 0;

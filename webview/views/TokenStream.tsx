@@ -6,7 +6,7 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Layer } from '../../extension/protocol';
 import { type ReasoningStep, SEGMENT_NAMES, Segment } from '../../extension/trace/types';
-import type { ExpertColor } from '../palette';
+import type { ExpertColor } from '../../extension/inspector/palette';
 import type { RunData } from '../state';
 import { routingOf, topExpert } from '../stats';
 import { quotedToken, visibleToken } from '../text';
