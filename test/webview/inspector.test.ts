@@ -287,8 +287,10 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
       await page.page.evaluate('new Promise((r) => setTimeout(r, 400))'); // charts redraw on a 250 ms cadence
       const file = join(OUT, `inspector-${theme}.png`);
       await page.page.screenshot({ path: file });
-      await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
-      await copyFile(file, join(ROOT, 'docs', 'images', `inspector-${theme}.png`));
+      if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') { // like the VS Code driver's --update-docs-screenshot: tests leave tracked files alone
+        await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
+        await copyFile(file, join(ROOT, 'docs', 'images', `inspector-${theme}.png`));
+      }
     });
   }
 });
