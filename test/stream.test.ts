@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { type LoadedModel, loadModel } from '../extension/engine/model';
-import { formatPrompt } from '../extension/engine/modelDir';
-import { run } from '../extension/engine/run';
-import { RunChannel, replayTrace, traceToStream } from '../extension/inspector/stream';
+import { before, describe, it } from 'node:test';
+import { traceToStream } from '../extension/inspector/stream';
 import { type HostMessage, type StreamEvent, parseWebviewMessage } from '../extension/protocol';
-import { traceFromJson, traceToJson } from '../extension/trace/jsonFormat';
 import type { TraceStore } from '../extension/trace/store';
-import { BUNDLED, ROOT } from './helpers';
-
-const greedy = { maxNewTokens: 400, temperature: 0, topK: 0, topP: 1, seed: 0 };
+import { recordRun, replayOf } from './webview/record';
 
 describe('inspector stream: live runs and replays become the same messages', () => {
-  let model: LoadedModel;
-  const live: HostMessage[] = [];
+  let live: HostMessage[];
   let store: TraceStore;
   before(async () => {
-    model = await loadModel(BUNDLED);
-    const prompt = formatPrompt(model.folder, await readFile(join(ROOT, 'media', 'samples', 'loop.py'), 'utf8'));
-    const channel = new RunChannel(7, (m) => live.push(m), 1);
-    const gen = run(model, { prompt, settings: greedy });
-    for (;;) {
-      const r = await gen.next();
-      if (r.done) { store = r.value; break; }
-      channel.engineEvent(r.value);
-    }
+    ({ live, store } = await recordRun(7));
   });
-  after(() => model.session.release());
 
   const eventsOf = (messages: HostMessage[]) => messages.flatMap((m) => (m.type === 'runEvents' ? m.events : []));
   const only = <T extends StreamEvent['type']>(events: StreamEvent[], type: T) => events.filter((e): e is Extract<StreamEvent, { type: T }> => e.type === type);
@@ -45,8 +27,7 @@ describe('inspector stream: live runs and replays become the same messages', () 
   });
 
   it('replays an exported and re-imported trace as the tokens, KV steps and reasoning steps the live run sent', () => {
-    const replayed: HostMessage[] = [];
-    replayTrace(traceFromJson(traceToJson(store)), 8, (m) => replayed.push(m));
+    const replayed = replayOf(store, 8);
     assert.deepEqual(replayed.map((m) => m.type), ['runStart', 'runEvents', 'runDone']);
     const a = eventsOf(live);
     const b = eventsOf(replayed);

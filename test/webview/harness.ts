@@ -7,12 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { makeNonce, webviewHtml } from '../../extension/inspector/html';
 import type { HostMessage } from '../../extension/protocol';
+import { ROOT } from '../helpers';
 
-export const ROOT = resolve(__dirname, '..', '..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {

@@ -13,7 +13,8 @@ import { PROTOCOL_VERSION, type HostMessage, type StreamEvent } from '../../exte
 import { Segment } from '../../extension/trace/types';
 import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
-import { type HarnessServer, type InspectorPage, ROOT, type ThemeName, launchChromium, openInspector, startServer, waitPosted } from './harness';
+import { ROOT } from '../helpers';
+import { type HarnessServer, type InspectorPage, type ThemeName, launchChromium, openInspector, startServer, waitPosted } from './harness';
 import { GREEDY, type Recording, recordRun, replayOf } from './record';
 
 const OUT = join(ROOT, 'test-output');

@@ -9,9 +9,8 @@ import type { HostMessage } from '../../extension/protocol';
 import { traceFromJson, traceToJson } from '../../extension/trace/jsonFormat';
 import type { TraceStore } from '../../extension/trace/store';
 import type { SamplingSettings } from '../../extension/trace/types';
-import { ROOT } from './harness';
+import { BUNDLED, ROOT } from '../helpers';
 
-export const BUNDLED = join(ROOT, 'models', 'moe-lens-mini');
 export const GREEDY: SamplingSettings = { maxNewTokens: 400, temperature: 0, topK: 0, topP: 1, seed: 0 };
 
 export interface Recording {
