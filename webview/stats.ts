@@ -1,4 +1,5 @@
 /** Figures the views show, computed from the run's columns. Pure: no DOM. */
+import { topExpertAt } from '../extension/trace/figures';
 import { Segment } from '../extension/trace/types';
 import type { RunData } from './state';
 
@@ -7,19 +8,8 @@ export const generatedOnly = (segment: number) => segment !== Segment.Prompt;
 
 /** Top-1 expert of token `t` at MoE layer index `l`, -1 when unknown. */
 export function topExpert(run: RunData, l: number, t: number): number {
-  const k = run.meta.model.expertsPerToken;
   const r = run.routing[l];
-  if (!r || t >= run.tokenCount) return -1;
-  let best = -1;
-  let bestW = -Infinity;
-  for (let j = 0; j < k; j++) {
-    const w = r.weights[t * k + j];
-    if (r.expertIds[t * k + j] >= 0 && w > bestW) {
-      bestW = w;
-      best = r.expertIds[t * k + j];
-    }
-  }
-  return best;
+  return !r || t >= run.tokenCount ? -1 : topExpertAt(r.expertIds, r.weights, t, run.meta.model.expertsPerToken);
 }
 
 /** Token `t`'s selected experts at layer index `l`, heaviest first. */

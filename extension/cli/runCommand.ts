@@ -5,7 +5,7 @@ import { loadModel } from '../engine/model';
 import { formatPrompt } from '../engine/modelDir';
 import { run } from '../engine/run';
 import { checkSampling } from '../engine/sampler';
-import { balance, formatBytes, mhaEquivalentBytes } from '../trace/figures';
+import { balance, formatBytes, mhaEquivalentBytes, topExpertAt } from '../trace/figures';
 import { traceToJson } from '../trace/jsonFormat';
 import type { TraceStore } from '../trace/store';
 import { Segment, type SamplingSettings } from '../trace/types';
@@ -74,7 +74,8 @@ export async function runCommand(args: string[]): Promise<number> {
           process.stdout.write(bold(`\n── ${e.segment === Segment.Reasoning ? 'reasoning' : 'answer'} ──\n`));
           current = e.segment;
         }
-        const top = layerIndex >= 0 ? e.routing[layerIndex].expertIds[0] : -1;
+        const r = e.routing[layerIndex];
+        const top = r ? topExpertAt(r.expertIds, r.weights, 0, r.expertIds.length) : -1;
         const text = printable(e.text);
         process.stdout.write(top >= 0 ? expertColor(top, text) : text);
       } else if (e.type === 'done') {

@@ -15,6 +15,23 @@ export function mhaEquivalentBytes(model: TraceMeta['model'], tokensInCache: num
   return tokensInCache * model.kvBytesPerTokenMhaEquivalent * model.numLayers;
 }
 
+/**
+ * The expert that colours token `t`: the heaviest gate weight among its `k` selected experts (ties: the
+ * earlier), ids < 0 skipped; -1 when none. Not simply the first id: DeepSeek-V3 selects by score plus a
+ * balancing bias, so the selection order is not the weight order.
+ */
+export function topExpertAt(expertIds: ArrayLike<number>, weights: ArrayLike<number>, t: number, k: number): number {
+  let best = -1;
+  let bestWeight = -Infinity;
+  for (let j = t * k; j < (t + 1) * k; j++) {
+    if (expertIds[j] >= 0 && weights[j] > bestWeight) {
+      bestWeight = weights[j];
+      best = expertIds[j];
+    }
+  }
+  return best;
+}
+
 export interface Balance {
   assignments: number;
   /** Busiest expert's load over the mean load (1 = perfectly balanced). */

@@ -1,3 +1,4 @@
+import { topExpertAt } from './figures';
 import { DONE_REASONS, type ReasoningStep, Segment, type TraceDone, type TraceMeta } from './types';
 
 /** A typed array that grows by doubling; `view()` is the filled part. */
@@ -136,11 +137,7 @@ export class TraceStore {
     const { expertsPerToken: k } = this.meta.model;
     const { expertIds, weights } = this.routing(layerIndex);
     const out = new Int16Array(this.tokenCount);
-    for (let t = 0; t < out.length; t++) {
-      let best = 0;
-      for (let j = 1; j < k; j++) if (weights[t * k + j] > weights[t * k + best]) best = j;
-      out[t] = expertIds[t * k + best];
-    }
+    for (let t = 0; t < out.length; t++) out[t] = topExpertAt(expertIds, weights, t, k);
     return out;
   }
 

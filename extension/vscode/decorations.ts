@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Layer, WireRouting } from '../protocol';
+import { topExpertAt } from '../trace/figures';
 import { expertColor } from './palette';
 import { type PromptSource, documentSpan } from './sourceSpans';
 
@@ -84,7 +85,7 @@ export class SourceDecorations implements vscode.Disposable {
   /** The expert that colours a token: top-1 at the selected layer (`all`: the first MoE layer). */
   private expertOf(token: DecoratedToken): number {
     const routing = this.layer === 'all' ? token.routing[0] : token.routing.find((r) => r.layer === this.layer) ?? token.routing[0];
-    return routing?.expertIds[0] ?? -1;
+    return routing ? topExpertAt(routing.expertIds, routing.weights, 0, routing.expertIds.length) : -1;
   }
 
   paint(): void {

@@ -87,15 +87,14 @@ describe('MoE Lens in VS Code', () => {
     const { store } = sampleRun;
     const layerIndex = store.meta.model.moeLayers.indexOf(snapshot.layer as number);
     assert.ok(layerIndex >= 0, `layer ${snapshot.layer} has no routing`);
-    const { expertIds } = store.routing(layerIndex);
-    const k = store.meta.model.expertsPerToken;
+    const top = store.topExpert(layerIndex);
     const texts = store.tokenTexts();
     const covered = new Uint8Array(doc.getText().length);
     for (const r of snapshot.ranges) {
       const range = new vscode.Range(r.range[0], r.range[1], r.range[2], r.range[3]);
       const text = doc.getText(range);
       assert.ok(texts[r.index].includes(text), `token ${r.index} ${JSON.stringify(texts[r.index])} decorates ${JSON.stringify(text)}`);
-      assert.equal(r.expert, expertIds[r.index * k], `token ${r.index} is coloured by expert ${r.expert}`);
+      assert.equal(r.expert, top[r.index], `token ${r.index} is coloured by expert ${r.expert}, the panel's top-1 expert`);
       assert.match(r.hover, new RegExp(`E${r.expert} \\(`));
       for (let o = doc.offsetAt(range.start); o < doc.offsetAt(range.end); o++) covered[o] = 1;
     }
@@ -138,8 +137,8 @@ describe('MoE Lens in VS Code', () => {
     await waitFor(() => moeLens.decorations()?.layer === other, `decorations repainted for layer ${other}`);
     const snapshot = moeLens.decorations();
     assert.equal(snapshot?.layer, other);
-    const { expertIds } = store.routing(layers.indexOf(other));
-    for (const r of snapshot.ranges) assert.equal(r.expert, expertIds[r.index * store.meta.model.expertsPerToken], `token ${r.index} at layer ${other}`);
+    const top = store.topExpert(layers.indexOf(other));
+    for (const r of snapshot.ranges) assert.equal(r.expert, top[r.index], `token ${r.index} at layer ${other}`);
   });
 
   it('maps a partial selection to its own lines, and a reasoning step reveals its program line', async () => {
