@@ -13,7 +13,8 @@ import { RunChannel } from '../extension/inspector/stream';
 import { type HostMessage, PROTOCOL_VERSION, type StreamEvent } from '../extension/protocol';
 import { mhaEquivalentBytes } from '../extension/trace/figures';
 import { Segment } from '../extension/trace/types';
-import { launchChromium, openInspector, startServer } from '../test/webview/harness';
+import { launchChromium } from '../test/browser';
+import { openInspector, startServer } from '../test/webview/harness';
 import { GREEDY, recordRun } from '../test/webview/record';
 
 const TARGET_TOKENS = 20_000;
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
   const { start, events, done } = extend(rec.live, TARGET_TOKENS);
   const tokenCount = events.filter((e) => e.type === 'token').length;
   console.log(`stream: the bundled model's run on media/samples/loop.py (${rec.store.tokenCount} tokens, real engine), extended to ${tokenCount} tokens by repeating its reasoning tokens`);
-  const [browser, server] = await Promise.all([launchChromium(), startServer()]);
+  const browser = await launchChromium();
+  const server = await startServer();
   try {
     const init: HostMessage = { type: 'init', protocol: PROTOCOL_VERSION, mode: 'live', defaults: GREEDY, layer: start.meta.model.moeLayers[0], prompt: rec.source, title: 'MoE Lens' };
 

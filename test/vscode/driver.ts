@@ -13,7 +13,8 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import { chromium, type Frame, type Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { chromiumPath, launchChromium } from '../browser';
 import type { DriverRequest } from './helpers';
 import { ROOT, type TestFolders, makeTestFolders } from './workspace';
 
@@ -86,7 +87,7 @@ async function startCodeServer(folders: TestFolders, suite: Suite, env: NodeJS.P
   ];
   const server = spawn(NODE24, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const serverLog: string[] = [];
-  await new Promise<void>((resolve, reject) => {
+  const listening = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`code-server did not start in 60 s:\n${serverLog.join('')}`)), 60_000);
     const onData = (chunk: Buffer) => {
       serverLog.push(chunk.toString());
@@ -99,6 +100,12 @@ async function startCodeServer(folders: TestFolders, suite: Suite, env: NodeJS.P
     server.stderr?.on('data', onData);
     server.on('exit', (code) => reject(new Error(`code-server exited (${code}):\n${serverLog.join('')}`)));
   });
+  try {
+    await listening;
+  } catch (e) {
+    await stop(server); // one that never said it listens must not outlive the run
+    throw e;
+  }
   server.stdout?.on('data', (c: Buffer) => process.env.MOE_LENS_VERBOSE && process.stdout.write(`[code-server] ${c}`));
   server.stderr?.on('data', (c: Buffer) => (!OFFLINE_NOISE.test(c.toString()) || process.env.MOE_LENS_VERBOSE) && process.stderr.write(`[code-server] ${c}`));
   return { server, port };
@@ -124,13 +131,14 @@ async function runSuite(suite: Suite): Promise<number> {
   await rm(screenshots, { recursive: true, force: true });
   await mkdir(screenshots, { recursive: true });
   const env = codeServerEnv(folders, suite, screenshots);
-  if (suite.installVsix) installVsix(folders, env);
-  const { server, port } = await startCodeServer(folders, suite, env);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  let server: ChildProcess | undefined;
+  let browser: Browser | undefined;
   try {
+    if (suite.installVsix) installVsix(folders, env);
+    const codeServer = await startCodeServer(folders, suite, env);
+    server = codeServer.server;
+    const port = codeServer.port;
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
     let requests = Promise.resolve();
     const onLine = (line: string) => {
@@ -169,8 +177,8 @@ async function runSuite(suite: Suite): Promise<number> {
     console.log(`── suite ${suite.name}: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return code;
   } finally {
-    await browser.close();
-    await stop(server);
+    await browser?.close();
+    if (server) await stop(server);
     await rm(folders.base, { recursive: true, force: true }).catch(() => undefined);
   }
 }
@@ -227,6 +235,7 @@ async function main(): Promise<number> {
   const selected = names.length > 0 ? names : (['main', 'untrusted', 'vsix'] as SuiteName[]);
   for (const n of selected) if (!SUITES[n]) throw new Error(`unknown suite ${n}; suites: ${Object.keys(SUITES).join(', ')}`);
   if (!existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run bash test/vscode/setup.sh`);
+  chromiumPath(); // a missing browser is reported before any code-server starts
   const started = Date.now();
   const failed: string[] = [];
   for (const n of selected) if ((await runSuite(SUITES[n])) !== 0) failed.push(n);

@@ -14,7 +14,8 @@ import { Segment } from '../../extension/trace/types';
 import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
 import { ROOT } from '../helpers';
-import { type HarnessServer, type InspectorPage, type ThemeName, launchChromium, openInspector, startServer, waitPosted } from './harness';
+import { launchChromium } from '../browser';
+import { type HarnessServer, type InspectorPage, type ThemeName, openInspector, startServer, waitPosted } from './harness';
 import { GREEDY, type Recording, recordRun, replayOf } from './record';
 
 const OUT = join(ROOT, 'test-output');
@@ -40,15 +41,17 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     return m.seq;
   };
 
+  // every hook and test has a time limit, and what was started is closed even when a later start fails
   before(async () => {
+    browser = await launchChromium();
+    server = await startServer();
     rec = await recordRun(1);
-    [browser, server] = await Promise.all([launchChromium(), startServer()]);
     await mkdir(OUT, { recursive: true });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await browser?.close();
     await server?.close();
-  });
+  }, { timeout: 30_000 });
   afterEach(async () => {
     if (!inspector) return;
     const violations = await inspector.violations();
