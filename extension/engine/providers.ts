@@ -46,7 +46,7 @@ export async function openSession(
       log(`execution provider ${provider} in use${GPU_RESIDENT.has(provider) ? ' (KV cache kept on the device between steps)' : ''}`);
       return { session, provider, fallbacks };
     } catch (e) {
-      const reason = firstLine((e as Error).message);
+      const reason = readableReason((e as Error).message);
       if (provider === 'cpu') {
         throw new ModelError(modelPath, `onnxruntime could not load it (${reason})`,
           'The file is damaged or not an ONNX model: copy it again, or re-run training/export.py');
@@ -74,7 +74,22 @@ async function createSession(modelPath: string, provider: string): Promise<ort.I
   return ort.InferenceSession.create(modelPath, { ...options, preferredOutputLocation });
 }
 
-function firstLine(message: string): string {
-  const line = message.split('\n').find((l) => l.trim()) ?? message;
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+const MAX_REASON_CHARS = 240;
+
+/**
+ * onnxruntime's message without what only its developers can use: the first line, no source
+ * location (`/onnxruntime_src/…/webgpu_context.cc:136 Namespace::Function(…)::<lambda()>`), no
+ * `[ONNXRuntimeError] : 1 : FAIL :` prefix, and the failed condition dropped where a sentence for
+ * users follows it (`x == y was false. Failed to get a WebGPU adapter: …`). Long text is cut at a word.
+ */
+export function readableReason(message: string): string {
+  let text = (message.split('\n').find((l) => l.trim()) ?? message).trim();
+  text = text.replace(/^\S+\.(?:cc|cpp|cxx|h|hpp|mm?):\d+\s+/, '');
+  const condition = / was false\.\s+/.exec(text);
+  if (condition) text = text.slice(condition.index + condition[0].length);
+  else text = text.replace(/^(?:[\w~]+::)+[\w~]+\(.*?\)(?:::<lambda\(\)>)?\s+/, '');
+  text = text.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '');
+  if (text.length <= MAX_REASON_CHARS) return text;
+  const cut = text.lastIndexOf(' ', MAX_REASON_CHARS);
+  return `${text.slice(0, cut > MAX_REASON_CHARS / 2 ? cut : MAX_REASON_CHARS)}…`;
 }

@@ -8,7 +8,7 @@ import { exportTrace } from './traceFiles';
 const PROVIDERS = [
   { label: 'auto', description: 'the CPU for small models, else CUDA → WebGPU → CPU' },
   { label: 'cpu', description: 'always available' },
-  { label: 'webgpu', description: 'bundled with onnxruntime-node on linux-x64 (needs a Vulkan driver)' },
+  { label: 'webgpu', description: 'bundled with onnxruntime-node; on Linux needs a Vulkan driver that Dawn accepts (the GPU vendor\'s, or Mesa 24+; Debian 12\'s Mesa 22 is refused)' },
   { label: 'cuda', description: 'needs onnxruntime-node\'s downloaded CUDA binaries' },
   { label: 'tensorrt', description: 'needs onnxruntime-node\'s downloaded TensorRT binaries' },
 ];
