@@ -51,7 +51,7 @@ export class Inspector {
         run = saved.run ? loadRun(saved.run) : null;
         this.savedRun = saved.run ?? null;
       } catch {
-        run = null; // an old or damaged saved state: start empty
+        // an old or damaged saved state: start empty
       }
       this.snapshot = { state: { ...initialState, run }, ui: { ...defaultUi, ...saved.ui } };
     }

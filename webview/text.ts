@@ -7,6 +7,7 @@
 
 // C0 (but \n and \t, shown as symbols), DEL, C1, bidi marks/embeddings/overrides/isolates,
 // zero-width and other invisible formatting characters, line/paragraph separators, BOM.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 
 export const MAX_TOKEN_CHARS = 160;

@@ -70,7 +70,7 @@ export async function* run(model: LoadedModel, request: RunRequest, store = new 
   };
   const record = (out: StepOutput) => store.addStep(decoder.position, decoder.cache.bytesPerLayer(), out.runMs);
 
-  let reason: DoneReason = 'max_tokens';
+  let reason: DoneReason;
   let message: string | undefined;
   let generated = 0;
   let decodeMs = 0;

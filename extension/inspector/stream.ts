@@ -133,8 +133,7 @@ export function traceToStream(store: TraceStore): { meta: TraceMeta; events: Str
 /** Posts a whole trace as one replayed run. */
 export function replayTrace(store: TraceStore, runId: number, post: (m: HostMessage) => void): void {
   const { meta, events, summary } = traceToStream(store);
-  let seq = 0;
-  post({ type: 'runStart', runId, seq: seq++, mode: 'replay', meta });
-  post({ type: 'runEvents', runId, seq: seq++, events });
-  post({ type: 'runDone', runId, seq: seq++, summary });
+  post({ type: 'runStart', runId, seq: 0, mode: 'replay', meta });
+  post({ type: 'runEvents', runId, seq: 1, events });
+  post({ type: 'runDone', runId, seq: 2, summary });
 }

@@ -41,12 +41,13 @@ const share = (counts: Float64Array) => {
 export function ExpertLoad(p: { run: RunData; theme: ChartTheme; version: number }) {
   const { run } = p;
   const { moeLayers, nRoutedExperts: n } = run.meta.model;
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const rows = useMemo(() => moeLayers.map((layer, l) => {
     const reasoning = segmentLoad(run, l, [Segment.Reasoning]);
     const answer = segmentLoad(run, l, [Segment.Answer]);
     const all = segmentLoad(run, l, [Segment.Prompt, Segment.Reasoning, Segment.Answer]);
     return { layer, l, reasoning, answer, b: { reasoning: balance(reasoning), answer: balance(answer), all: balance(all) } };
+    // the load sums grow in place: `version` says when they changed
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }), [run.runId, p.version]);
   const fmt = (b: ReturnType<typeof balance>) => (b.assignments > 0 ? `${b.maxOverMean.toFixed(2)} · ${b.normalizedEntropy.toFixed(2)}` : '—');
   return (

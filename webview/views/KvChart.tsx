@@ -34,7 +34,6 @@ const MAX_POINTS = 1500;
 export function KvChart(p: { run: RunData; theme: ChartTheme; layerColors: ExpertColor[]; version: number }) {
   const { run } = p;
   const layers = run.meta.model.numLayers;
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const data = useMemo((): uPlot.AlignedData => {
     // at most MAX_POINTS steps are drawn (every n-th and the last): the cache grows linearly, so nothing visible is lost
     const S = run.stepCount;
@@ -52,6 +51,8 @@ export function KvChart(p: { run: RunData; theme: ChartTheme; layerColors: Exper
       running = next;
     }
     return [x, ...cumulative.reverse(), picks.map((s) => run.mhaBytes[s])];
+    // the columns grow in place (append-only): `version` says when they changed
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [run.runId, p.version]);
   const f = kvFigures(run);
   const perLayer = run.stepCount > 0 ? Array.from(run.kvBytes.subarray((run.stepCount - 1) * layers, run.stepCount * layers)) : [];

@@ -1,12 +1,14 @@
 /** A uPlot chart that follows its container's width; rebuilt when `optionsKey` changes, else fed new data. */
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import uPlot from 'uplot';
 
 export function UPlotChart(p: { optionsKey: string; options: (width: number) => uPlot.Options; data: uPlot.AlignedData; label: string; testId?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const latest = useRef(p);
-  latest.current = p;
+  useLayoutEffect(() => {
+    latest.current = p;
+  });
 
   useEffect(() => {
     const el = host.current;
