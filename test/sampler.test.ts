@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Rng, Sampler, checkSampling } from '../extension/engine/sampler';
-import type { SamplingSettings } from '../extension/trace/types';
+import { Rng, Sampler } from '../extension/engine/sampler';
+import {
+  DEFAULT_SAMPLING, SAMPLING_FIELDS, SAMPLING_RANGES, SAMPLING_SETTING_KEYS, type SamplingSettings, checkSampling, samplingFieldProblem,
+} from '../extension/trace/sampling';
+import { ROOT } from './helpers';
 
 const base: SamplingSettings = { maxNewTokens: 10, temperature: 1, topK: 0, topP: 1, seed: 1 };
 const logits = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)]);
@@ -70,5 +75,30 @@ describe('sampler', () => {
     assert.throws(() => checkSampling({ ...base, topK: 1.5 }), /topK/);
     assert.throws(() => checkSampling({ ...base, maxNewTokens: 0 }), /maxNewTokens/);
     assert.throws(() => checkSampling({ ...base, seed: -3 }), /seed/);
+  });
+});
+
+describe('sampling settings: one set of ranges', () => {
+  it('package.json\'s settings schema allows exactly what the engine accepts', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, Record<string, unknown>> } } };
+    const props = pkg.contributes.configuration.properties;
+    for (const field of SAMPLING_FIELDS) {
+      const schema = props[`moeLens.${SAMPLING_SETTING_KEYS[field]}`];
+      const range = SAMPLING_RANGES[field];
+      assert.ok(schema, `moeLens.${SAMPLING_SETTING_KEYS[field]} is a setting`);
+      assert.equal(schema.type, range.integer ? 'integer' : 'number', field);
+      assert.equal(schema.default, DEFAULT_SAMPLING[field], field);
+      assert.equal(range.minExclusive ? schema.exclusiveMinimum : schema.minimum, range.min, `${field} minimum`);
+      assert.equal(schema.maximum, range.max, `${field} maximum`);
+    }
+  });
+
+  it('refuses topP 0 (no token would be kept) and accepts the edges of every range', () => {
+    assert.match(samplingFieldProblem('topP', 0) ?? '', /topP must be a number in \(0, 1\]/);
+    for (const field of SAMPLING_FIELDS) {
+      const r = SAMPLING_RANGES[field];
+      assert.equal(samplingFieldProblem(field, r.max), undefined, `${field} max`);
+      if (!r.minExclusive) assert.equal(samplingFieldProblem(field, r.min), undefined, `${field} min`);
+    }
   });
 });

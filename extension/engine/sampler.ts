@@ -1,4 +1,4 @@
-import type { SamplingSettings } from '../trace/types';
+import { type SamplingSettings, checkSampling } from '../trace/sampling';
 
 /** xoshiro128** seeded through splitmix32: small, fast, and the same stream on every platform. */
 export class Rng {
@@ -30,20 +30,6 @@ export class Rng {
 }
 
 const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
-
-export const DEFAULT_SAMPLING: SamplingSettings = { maxNewTokens: 400, temperature: 0, topK: 0, topP: 1, seed: 0 };
-
-/** Rejects impossible settings up front, with the field and its allowed range. */
-export function checkSampling(s: SamplingSettings): void {
-  const bad = (field: string, rule: string) => {
-    throw new RangeError(`${field} ${rule}`);
-  };
-  if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1) bad('maxNewTokens', 'must be an integer ≥ 1');
-  if (!Number.isFinite(s.temperature) || s.temperature < 0) bad('temperature', 'must be ≥ 0 (0 is greedy)');
-  if (!Number.isInteger(s.topK) || s.topK < 0) bad('topK', 'must be an integer ≥ 0 (0 turns it off)');
-  if (!Number.isFinite(s.topP) || s.topP <= 0 || s.topP > 1) bad('topP', 'must be in (0, 1] (1 turns it off)');
-  if (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff) bad('seed', 'must be an integer in [0, 2^32)');
-}
 
 /** Picks the next token from logits: greedy at temperature 0, else softmax sampling after top-k and top-p. */
 export class Sampler {

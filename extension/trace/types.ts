@@ -1,4 +1,5 @@
 /** The trace model shared by the engine, the exporters and (as plain data) the webview. */
+import type { SamplingSettings } from './sampling';
 
 export const TRACE_FORMAT = 'moe-lens-trace';
 export const TRACE_VERSION = 1;
@@ -11,16 +12,6 @@ export type SegmentName = (typeof SEGMENT_NAMES)[number];
 export type DoneReason = 'eos' | 'max_tokens' | 'context_full' | 'aborted' | 'error';
 export const DONE_REASONS: readonly DoneReason[] = ['eos', 'max_tokens', 'context_full', 'aborted', 'error'];
 
-export interface SamplingSettings {
-  maxNewTokens: number;
-  /** 0 = greedy */
-  temperature: number;
-  /** 0 = off */
-  topK: number;
-  /** 1 = off */
-  topP: number;
-  seed: number;
-}
 
 /** What produced a trace; everything a reader needs to interpret the columns. */
 export interface TraceMeta {

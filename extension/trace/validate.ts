@@ -1,5 +1,6 @@
+import { SAMPLING_FIELDS, type SamplingSettings, parseSampling, samplingFieldProblem } from './sampling';
 import {
-  DONE_REASONS, type DoneReason, type ReasoningStep, type SamplingSettings, TRACE_FORMAT, TRACE_VERSION, type TraceDone,
+  DONE_REASONS, type DoneReason, type ReasoningStep, TRACE_FORMAT, TRACE_VERSION, type TraceDone,
   type TraceMeta,
 } from './types';
 
@@ -182,15 +183,11 @@ export function checkHeader(o: JsonObject, path: string): void {
 }
 
 function readSettings(s: JsonObject, path: string): SamplingSettings {
-  const topP = get.number(s, 'topP', path, 0, 1);
-  if (topP === 0) throw new TraceFormatError(at(path, 'topP'), 'must be greater than 0 (1 turns top-p off)');
-  return {
-    maxNewTokens: get.int(s, 'maxNewTokens', path, 1, INT32_MAX),
-    temperature: get.number(s, 'temperature', path, 0),
-    topK: get.int(s, 'topK', path, 0, INT32_MAX),
-    topP,
-    seed: get.int(s, 'seed', path, 0, 0xffffffff),
-  };
+  for (const field of SAMPLING_FIELDS) {
+    const problem = samplingFieldProblem(field, Object.hasOwn(s, field) ? s[field] : undefined);
+    if (problem) throw new TraceFormatError(at(path, field), problem.slice(field.length + 1));
+  }
+  return parseSampling(s) as SamplingSettings;
 }
 
 export function readMeta(v: unknown, path: string): TraceMeta {

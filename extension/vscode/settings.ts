@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Layer } from '../protocol';
-import type { SamplingSettings } from '../trace/types';
+import { DEFAULT_SAMPLING, SAMPLING_FIELDS, SAMPLING_SETTING_KEYS, type SamplingSettings, samplingFieldProblem } from '../trace/sampling';
 
 export const SECTION = 'moeLens';
 
@@ -49,23 +49,21 @@ export function providerPreference(): 'auto' | string[] {
   return list.length === 0 || list.includes('auto') ? 'auto' : list;
 }
 
-export function samplingSettings(): SamplingSettings {
+/**
+ * The sampling settings; a value out of range (the settings editor warns, but stores it) is replaced by
+ * its default and reported through `onProblem`, so a run always starts with valid settings.
+ */
+export function samplingSettings(onProblem: (message: string) => void = () => {}): SamplingSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
-  const int = (key: string, fallback: number, min: number, max: number) => {
-    const v = Math.round(Number(c.get<number>(key, fallback)));
-    return Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback;
-  };
-  const num = (key: string, fallback: number, min: number, max: number) => {
-    const v = Number(c.get<number>(key, fallback));
-    return Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback;
-  };
-  return {
-    maxNewTokens: int('maxTokens', 400, 1, 100_000),
-    temperature: num('temperature', 0, 0, 100),
-    topK: int('topK', 0, 0, 1_000_000),
-    topP: num('topP', 1, 0, 1),
-    seed: int('seed', 0, 0, 2 ** 32 - 1),
-  };
+  const out = { ...DEFAULT_SAMPLING };
+  for (const field of SAMPLING_FIELDS) {
+    const key = SAMPLING_SETTING_KEYS[field];
+    const value = c.get<unknown>(key, DEFAULT_SAMPLING[field]);
+    const problem = samplingFieldProblem(field, value);
+    if (problem) onProblem(`moeLens.${key}: ${problem.slice(field.length + 1)}; using ${DEFAULT_SAMPLING[field]}`);
+    else out[field] = value as number;
+  }
+  return out;
 }
 
 /** The layer that colours tokens and source: the setting when it is a MoE layer, else the first MoE layer. */

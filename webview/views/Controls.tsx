@@ -3,7 +3,7 @@ import { useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import VscodeTextarea from '@vscode-elements/react-elements/dist/components/VscodeTextarea.js';
 import VscodeTextfield from '@vscode-elements/react-elements/dist/components/VscodeTextfield.js';
-import type { SamplingSettings } from '../../extension/trace/types';
+import { SAMPLING_RANGES, type SamplingSettings, samplingFieldProblem } from '../../extension/trace/sampling';
 
 export interface ControlsProps {
   prompt: string;
@@ -17,20 +17,22 @@ export interface ControlsProps {
 
 const valueOf = (e: Event) => (e.target as HTMLInputElement).value;
 
-function NumberField(p: { label: string; value: number; min: number; max: number; step: number; integer: boolean; onValue(v: number): void }) {
+/** One sampling setting, checked against the same ranges as the host and the settings schema. */
+function NumberField(p: { label: string; field: keyof SamplingSettings; value: number; step: number; onValue(v: number): void }) {
   const [text, setText] = useState(String(p.value));
-  const [invalid, setInvalid] = useState(false);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const range = SAMPLING_RANGES[p.field];
   return (
-    <label className="field">
+    <label className="field" title={problem ?? range.meaning}>
       <span>{p.label}</span>
-      <VscodeTextfield type="number" value={text} min={p.min} max={p.max} step={p.step} invalid={invalid} aria-label={p.label}
+      <VscodeTextfield type="number" value={text} min={range.min} max={range.max} step={p.step} invalid={problem !== undefined} aria-label={p.label}
         onInput={(e) => {
           const raw = valueOf(e);
           setText(raw);
-          const v = Number(raw);
-          const ok = raw.trim() !== '' && Number.isFinite(v) && v >= p.min && v <= p.max && (!p.integer || Number.isInteger(v));
-          setInvalid(!ok);
-          if (ok) p.onValue(v);
+          const v = raw.trim() === '' ? Number.NaN : Number(raw);
+          const why = samplingFieldProblem(p.field, v);
+          setProblem(why);
+          if (!why) p.onValue(v);
         }} />
     </label>
   );
@@ -45,9 +47,11 @@ export function Controls(p: ControlsProps) {
         <VscodeTextarea value={p.prompt} rows={4} resize="vertical" aria-label="Prompt" data-testid="prompt" onInput={(e) => p.onChange(valueOf(e), p.settings)} />
       </label>
       <div className="settings">
-        <NumberField label="Max tokens" value={p.settings.maxNewTokens} min={1} max={100_000} step={1} integer onValue={(v) => set({ maxNewTokens: v })} />
-        <NumberField label="Temperature" value={p.settings.temperature} min={0} max={100} step={0.1} integer={false} onValue={(v) => set({ temperature: v })} />
-        <NumberField label="Seed" value={p.settings.seed} min={0} max={2 ** 32 - 1} step={1} integer onValue={(v) => set({ seed: v })} />
+        <NumberField label="Max tokens" field="maxNewTokens" value={p.settings.maxNewTokens} step={1} onValue={(v) => set({ maxNewTokens: v })} />
+        <NumberField label="Temperature" field="temperature" value={p.settings.temperature} step={0.1} onValue={(v) => set({ temperature: v })} />
+        <NumberField label="Top-k" field="topK" value={p.settings.topK} step={1} onValue={(v) => set({ topK: v })} />
+        <NumberField label="Top-p" field="topP" value={p.settings.topP} step={0.05} onValue={(v) => set({ topP: v })} />
+        <NumberField label="Seed" field="seed" value={p.settings.seed} step={1} onValue={(v) => set({ seed: v })} />
         <div className="buttons">
           <VscodeButton data-testid="run" disabled={p.disabled || p.running || p.prompt.trim() === ''} onClick={p.onRun}>Run</VscodeButton>
           <VscodeButton data-testid="stop" secondary disabled={!p.running} onClick={p.onStop}>Stop</VscodeButton>
