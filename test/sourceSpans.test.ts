@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatPrompt } from '../extension/engine/modelDir';
 import { documentSpan, promptSource } from '../extension/vscode/sourceSpans';
 
 describe('prompt spans back to the document', () => {
@@ -28,5 +29,19 @@ describe('prompt spans back to the document', () => {
 
   it('has no mapping when the template has no program slot', () => {
     assert.equal(promptSource('no slot', 3, 0), undefined);
+  });
+});
+
+describe('the prompt format keeps the program exactly', () => {
+  it('inserts text with $&, $\', $` and $$ as written (String.replace would expand them and shift every span)', () => {
+    const template = '<|begin|><|user|>\n{program}\n<|assistant|>\n';
+    const program = "s = '$&'\nt = \"$'$`$$\"\nprint(s)";
+    const prompt = formatPrompt({ promptTemplate: template }, program);
+    const source = promptSource(template, program.length, 0);
+    assert.ok(source);
+    assert.equal(prompt, `<|begin|><|user|>\n${program}\n<|assistant|>\n`);
+    assert.equal(prompt.slice(source.promptStart, source.promptStart + program.length), program);
+    const at = prompt.indexOf('print');
+    assert.deepEqual(documentSpan([at, at + 5], source), [program.indexOf('print'), program.indexOf('print') + 5]);
   });
 });

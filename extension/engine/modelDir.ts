@@ -68,6 +68,8 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   };
 }
 
-export function formatPrompt(folder: ModelFolder, text: string): string {
-  return folder.promptTemplate.replace('{program}', text);
+/** The user's text in the model's prompt format; the text is inserted as is (never read as a replacement pattern like `$&`). */
+export function formatPrompt(folder: Pick<ModelFolder, 'promptTemplate'>, text: string): string {
+  const at = folder.promptTemplate.indexOf('{program}');
+  return at < 0 ? folder.promptTemplate + text : folder.promptTemplate.slice(0, at) + text + folder.promptTemplate.slice(at + '{program}'.length);
 }
