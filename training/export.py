@@ -6,7 +6,8 @@ Graph inputs:  input_ids, attention_mask, position_ids,
                past_key_values.{i}.kv_latent [B, P, kv_lora_rank], past_key_values.{i}.k_rope [B, P, rope]
 Graph outputs: logits, present.{i}.kv_latent, present.{i}.k_rope,
                routing.{i}.expert_ids [B, T, k] int64, routing.{i}.expert_weights [B, T, k],
-               routing.{i}.router_scores [B, T, E]   (i = index of each MoE layer)
+               routing.{i}.router_scores [B, T, E]   (i = index of each MoE layer),
+               routing.packed [B, T, L, 2k + E]       (the same, one output per step: pack_routing.py)
 Also writes a parity fixture (PyTorch reference outputs) for the TypeScript tests.
 """
 from __future__ import annotations
@@ -17,10 +18,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
 from model import Config, DeepSeekMini
+from pack_routing import pack
 
 OPSET = 17
 
@@ -137,6 +140,7 @@ def main():
     model = load(args.work)
     args.out.mkdir(parents=True, exist_ok=True)
     export(model, args.out / "model.onnx")
+    onnx.save(pack(onnx.load(str(args.out / "model.onnx"))), str(args.out / "model.onnx"))
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "heldout.jsonl"):
         shutil.copy(args.work / name, args.out / name)
     cfg = model.cfg
