@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Decoder, argmax } from '../extension/engine/decoder';
 import { type LoadedModel, loadModel } from '../extension/engine/model';
-import { formatPrompt } from '../extension/engine/modelDir';
 import { fixedSample, readHeldout, solve } from '../extension/eval/heldout';
 import { BUNDLED } from './helpers';
 
@@ -22,28 +20,15 @@ describe('the bundled model on held-out programs (CPU)', () => {
   });
 
   it('routes to every expert of every MoE layer at least 1% of the time', async () => {
-    const { config, tokenizer } = model.folder;
-    const counts = new Map<number, number[]>();
-    for (const p of fixedSample(await readHeldout(BUNDLED), 20)) {
-      const decoder = new Decoder(model);
-      let step = await decoder.forward(tokenizer.encode(formatPrompt(model.folder, p.program)).ids);
-      const tally = (routing: typeof step.routing) => {
-        for (const token of routing) {
-          for (const r of token) {
-            const c = counts.get(r.layer) ?? new Array<number>(config.nRoutedExperts).fill(0);
-            for (const e of r.expertIds) c[e]++;
-            counts.set(r.layer, c);
-          }
-        }
-      };
-      tally(step.routing);
-      for (let n = 0; n < 300; n++) {
-        const next = argmax(step.logits);
-        if (config.eosTokenIds.includes(next)) break;
-        step = await decoder.forward([next]);
-        tally(step.routing);
-      }
-      decoder.dispose();
+    const { nRoutedExperts } = model.folder.config;
+    const counts = new Map<number, Float64Array>();
+    for (const [i, p] of fixedSample(await readHeldout(BUNDLED), 20).entries()) {
+      const { store } = await solve(model, p, i, 300);
+      store.meta.model.moeLayers.forEach((layer, l) => {
+        const c = counts.get(layer) ?? new Float64Array(nRoutedExperts);
+        store.expertLoad(l).forEach((n, e) => { c[e] += n; });
+        counts.set(layer, c);
+      });
     }
     assert.deepEqual([...counts.keys()], [1, 2, 3, 4]);
     for (const [layer, c] of counts) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { parseCacheName, pastFor, routedLayers } from '../extension/engine/contract';
-import { readRouting } from '../extension/engine/decoder';
+import { StepRouting, contractReader } from '../extension/engine/routing';
 import type { CacheSpec } from '../extension/engine/graph';
 import { KvCache, tensorBytes } from '../extension/engine/kvCache';
 
@@ -35,7 +35,7 @@ describe('KV cache', () => {
     const feeds = cache.feeds();
     assert.deepEqual(Object.keys(feeds).sort(), ['past_key_values.0.k_rope', 'past_key_values.0.kv_latent', 'past_key_values.1.k_rope', 'past_key_values.1.kv_latent']);
     assert.deepEqual(feeds['past_key_values.0.kv_latent'].dims, [1, 0, 48]);
-    assert.deepEqual(cache.bytesPerLayer(), [0, 0]);
+    assert.deepEqual(Array.from(cache.bytesPerLayer()), [0, 0]);
     const log: string[] = [];
     const step = (n: number) => Object.fromEntries([0, 1].flatMap((l) => [
       [`present.${l}.kv_latent`, tracked([1, n, 48], log, `s${n}.${l}.kv_latent`)],
@@ -45,7 +45,7 @@ describe('KV cache', () => {
     cache.update(first, 5);
     assert.equal(cache.sequenceLength, 5);
     assert.equal(cache.feeds()['past_key_values.1.kv_latent'], first['present.1.kv_latent']);
-    assert.deepEqual(cache.bytesPerLayer(), [5 * 64 * 4, 5 * 64 * 4]);
+    assert.deepEqual(Array.from(cache.bytesPerLayer()), [5 * 64 * 4, 5 * 64 * 4]);
     assert.deepEqual(log, []);
     cache.update(step(6), 1);
     assert.deepEqual(log.sort(), ['s5.0.k_rope', 's5.0.kv_latent', 's5.1.k_rope', 's5.1.kv_latent'], 'replaced tensors are disposed at once');
@@ -66,19 +66,42 @@ describe('KV cache', () => {
 });
 
 describe('routing decoding', () => {
-  it('splits [1, T, k] ids and weights and [1, T, E] scores per token and layer', () => {
-    const t = 2;
-    const out = {
-      'routing.1.expert_ids': new ort.Tensor('int64', BigInt64Array.of(3n, 0n, 7n, 1n), [1, t, 2]),
-      'routing.1.expert_weights': new ort.Tensor('float32', Float32Array.of(0.75, 0.25, 0.5, 0.5), [1, t, 2]),
-      'routing.1.router_scores': new ort.Tensor('float32', Float32Array.from({ length: 16 }, (_, i) => i / 16), [1, t, 8]),
-    };
-    const routing = readRouting(out, [1], t);
-    assert.equal(routing.length, 2);
-    assert.deepEqual([...routing[1][0].expertIds], [7, 1]);
-    assert.deepEqual([...routing[0][0].weights], [0.75, 0.25]);
-    assert.equal(routing[1][0].scores.length, 8);
-    assert.equal(routing[1][0].scores[0], 0.5);
-    assert.equal(routing[0][0].layer, 1);
+  const out = (t: number) => ({
+    'routing.1.expert_ids': new ort.Tensor('int64', BigInt64Array.of(3n, 0n, 7n, 1n).subarray(0, 2 * t), [1, t, 2]),
+    'routing.1.expert_weights': new ort.Tensor('float32', Float32Array.of(0.75, 0.25, 0.5, 0.5).subarray(0, 2 * t), [1, t, 2]),
+    'routing.1.router_scores': new ort.Tensor('float32', Float32Array.from({ length: 8 * t }, (_, i) => i / 16), [1, t, 8]),
+  });
+
+  it('reads [1, T, k] ids and weights and [1, T, E] scores per layer into token-major columns', () => {
+    const into = new StepRouting(1, 2, 8);
+    into.resize(2);
+    contractReader([1], 2, 8, false).read(out(2), into);
+    assert.deepEqual(Array.from(into.layers[0].expertIds), [3, 0, 7, 1]);
+    assert.deepEqual(Array.from(into.layers[0].weights), [0.75, 0.25, 0.5, 0.5]);
+    assert.equal(into.layers[0].scores.length, 16);
+    assert.equal(into.layers[0].scores[8], 0.5);
+  });
+
+  it('reads the packed output [1, T, L, 2k + E] the same way', () => {
+    const per = out(2);
+    // two layers (1 and 3), the second with ids + 1: the packed row is ids, weights, scores per layer
+    const packed = new Float32Array(2 * 2 * 12);
+    for (let t = 0; t < 2; t++) {
+      for (let l = 0; l < 2; l++) {
+        const row = (t * 2 + l) * 12;
+        for (let j = 0; j < 2; j++) {
+          packed[row + j] = Number(per['routing.1.expert_ids'].data[t * 2 + j]) + l;
+          packed[row + 2 + j] = (per['routing.1.expert_weights'].data as Float32Array)[t * 2 + j];
+        }
+        packed.set((per['routing.1.router_scores'].data as Float32Array).subarray(t * 8, (t + 1) * 8), row + 4);
+      }
+    }
+    const into = new StepRouting(2, 2, 8);
+    into.resize(2);
+    contractReader([1, 3], 2, 8, true).read({ 'routing.packed': new ort.Tensor('float32', packed, [1, 2, 2, 12]) }, into);
+    assert.deepEqual(Array.from(into.layers[0].expertIds), [3, 0, 7, 1]);
+    assert.deepEqual(Array.from(into.layers[1].expertIds), [4, 1, 8, 2]);
+    assert.deepEqual(Array.from(into.layers[1].weights), [0.75, 0.25, 0.5, 0.5]);
+    assert.equal(into.layers[1].scores[8], 0.5);
   });
 });

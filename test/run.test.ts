@@ -5,21 +5,25 @@ import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { type LoadedModel, loadModel } from '../extension/engine/model';
 import { formatPrompt } from '../extension/engine/modelDir';
-import { type EngineEvent, run } from '../extension/engine/run';
+import { type EngineEvent, type StepEvent, run } from '../extension/engine/run';
+import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
+import type { TraceStore } from '../extension/trace/store';
 import { Segment } from '../extension/trace/types';
 import { BUNDLED, ROOT } from './helpers';
 
-const greedy = { maxNewTokens: 400, temperature: 0, topK: 0, topP: 1, seed: 0 };
+const greedy = DEFAULT_SAMPLING;
 
-async function collect(gen: AsyncGenerator<EngineEvent, unknown>, onEvent?: (e: EngineEvent) => void) {
+async function collect(gen: AsyncGenerator<EngineEvent, TraceStore>, onEvent?: (e: EngineEvent) => void) {
   const events: EngineEvent[] = [];
   for (;;) {
     const r = await gen.next();
-    if (r.done) return { events, result: r.value };
+    if (r.done) return { events, store: r.value };
     events.push(r.value);
     onEvent?.(r.value);
   }
 }
+
+const stepsOf = (events: EngineEvent[]) => events.filter((e): e is StepEvent => e.type === 'step');
 
 describe('run: the event stream', () => {
   let model: LoadedModel;
@@ -30,61 +34,84 @@ describe('run: the event stream', () => {
   });
   after(() => model.session.release());
 
-  it('streams prompt and generated tokens with routing for every MoE layer, KV bytes per step, and segments', async () => {
-    const { events } = await collect(run(model, { prompt, settings: greedy }));
-    const tokens = events.filter((e) => e.type === 'token');
-    const kv = events.filter((e) => e.type === 'kv');
+  it('yields one event per model call and records tokens, routing for every MoE layer, KV bytes and segments', async () => {
+    const { events, store } = await collect(run(model, { prompt, settings: greedy }));
+    assert.equal(events[0].type, 'start');
     const done = events.at(-1);
-    assert.equal(done?.type, 'done');
-    assert.equal(done?.type === 'done' && done.reason, 'eos');
-    for (const t of tokens) assert.deepEqual(t.routing.map((r) => r.layer), [1, 2, 3, 4]);
-    const prompts = tokens.filter((t) => t.span !== null);
-    assert.equal(prompts.map((t) => t.text).join(''), prompt, 'prompt tokens tile the prompt');
-    const generated = tokens.filter((t) => t.span === null);
-    assert.ok(generated.some((t) => t.segment === Segment.Reasoning) && generated.at(-2)?.segment === Segment.Answer);
+    assert.ok(done?.type === 'done' && done.reason === 'eos');
+    const steps = stepsOf(events);
+    assert.equal(steps.length, events.length - 2, 'nothing but start, one event per call, done');
+    assert.equal(steps[0].phase, 'prefill');
+    assert.ok(steps.slice(1).every((s, i) => s.phase === 'decode' && s.tokenCount === 1 && s.step === i + 1 && s.firstToken === steps[0].tokenCount + i));
+    assert.equal(store.stepCount, steps.length);
+    assert.equal(store.tokenCount, steps[0].tokenCount + steps.length - 1);
+    assert.deepEqual(store.meta.model.moeLayers, [1, 2, 3, 4]);
+    const spans = store.sourceSpans();
+    const texts = store.tokenTexts();
+    assert.equal(texts.slice(0, steps[0].tokenCount).join(''), prompt, 'prompt tokens tile the prompt');
+    for (let t = 0; t < steps[0].tokenCount; t++) assert.equal(prompt.slice(spans[2 * t], spans[2 * t + 1]), texts[t]);
+    const segments = store.tokenSegments();
+    assert.ok(segments.includes(Segment.Reasoning) && segments[store.tokenCount - 2] === Segment.Answer);
     // the latent cache grows by (kv_lora_rank + qk_rope_head_dim) fp32 values per token per layer
     const { kvLoraRank, qkRopeHeadDim, numLayers } = model.folder.config;
-    for (const k of kv) {
-      assert.equal(k.totalBytes, k.tokensInCache * (kvLoraRank + qkRopeHeadDim) * 4 * numLayers);
-      assert.equal(k.mhaEquivalentBytes / k.totalBytes, 5);
+    const kv = store.stepKvBytes();
+    steps.forEach((s, i) => {
+      assert.equal(store.stepTokensInCache()[i], s.tokensInCache);
+      for (let l = 0; l < numLayers; l++) assert.equal(kv[i * numLayers + l], s.tokensInCache * (kvLoraRank + qkRopeHeadDim) * 4);
+    });
+    const k = store.meta.model.expertsPerToken;
+    for (let l = 0; l < 4; l++) {
+      const r = store.routing(l);
+      assert.equal(r.expertIds.length, store.tokenCount * k);
+      for (let t = 0; t < store.tokenCount; t++) {
+        const w = r.weights.subarray(t * k, (t + 1) * k).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(w - 1) < 1e-5, `gate weights of token ${t} layer ${r.layer} sum to 1`);
+      }
     }
-    assert.equal(kv.length, generated.length + 1);
-    const steps = events.filter((e) => e.type === 'segment' && e.event.type === 'step');
-    assert.ok(steps.length >= 8);
+    assert.ok(store.steps.length >= 8, 'reasoning steps');
   });
 
   it('repeats a sampled run exactly for the same seed', async () => {
     const sampled = { ...greedy, temperature: 0.8, topP: 0.95, seed: 42, maxNewTokens: 60 };
-    const ids = async () => (await collect(run(model, { prompt, settings: sampled }))).events.flatMap((e) => (e.type === 'token' ? [e.id] : []));
+    const ids = async () => Array.from((await collect(run(model, { prompt, settings: sampled }))).store.tokenIds());
     assert.deepEqual(await ids(), await ids());
   });
 
-  it('stops within one step of an abort and releases its tensors', async () => {
-    const abort = new AbortController();
-    let disposed = 0;
-    const original = ort.Tensor.prototype.dispose;
+  it('stops within one step of an abort, and releases every cache tensor the model returned, each once', async () => {
+    // count by identity: every present.* tensor session.run returns must be disposed exactly once by the
+    // end (the cache replaces them step by step and releases the last ones); removing either dispose fails this
+    const returned = new Set<ort.Tensor>();
+    const disposed = new Map<ort.Tensor, number>();
+    const session = model.session as { run: ort.InferenceSession['run'] };
+    const realRun = session.run;
+    const realDispose = ort.Tensor.prototype.dispose;
+    session.run = async function (this: unknown, ...args: Parameters<ort.InferenceSession['run']>) {
+      const out = await realRun.apply(model.session, args as never);
+      for (const [name, t] of Object.entries(out)) if (name.startsWith('present.')) returned.add(t);
+      return out;
+    } as ort.InferenceSession['run'];
     ort.Tensor.prototype.dispose = function (this: ort.Tensor) {
-      disposed++;
-      original.call(this);
+      disposed.set(this, (disposed.get(this) ?? 0) + 1);
+      realDispose.call(this);
     };
+    const abort = new AbortController();
     try {
-      let generatedAtAbort = -1;
-      const { events, result } = await collect(run(model, { prompt, settings: greedy, signal: abort.signal }), (e) => {
-        if (e.type === 'token' && e.span === null && e.index >= 70 && !abort.signal.aborted) {
-          generatedAtAbort = e.index;
+      let stepAtAbort = -1;
+      const { events, store } = await collect(run(model, { prompt, settings: greedy, signal: abort.signal }), (e) => {
+        if (e.type === 'step' && e.step >= 20 && !abort.signal.aborted) {
+          stepAtAbort = e.step;
           abort.abort();
         }
       });
-      const last = events.filter((e) => e.type === 'token').at(-1);
-      assert.equal(last?.type === 'token' && last.index, generatedAtAbort, 'no token after the abort');
-      const done = events.at(-1);
-      assert.ok(done?.type === 'done' && done.reason === 'aborted');
-      const store = result as { done?: { reason: string } };
+      assert.equal(stepsOf(events).at(-1)?.step, stepAtAbort, 'no model call after the abort');
       assert.equal(store.done?.reason, 'aborted');
-      // every step replaces 10 cache tensors and the final dispose releases the last 10
-      assert.ok(disposed >= 10 * (events.filter((e) => e.type === 'kv').length + 1), `disposed ${disposed}`);
+      const presentsPerCall = model.layout.caches.length;
+      assert.equal(returned.size, presentsPerCall * (stepAtAbort + 1), 'one present per cache part per call');
+      const leaked = [...returned].filter((t) => disposed.get(t) !== 1);
+      assert.equal(leaked.length, 0, `${leaked.length} of ${returned.size} cache tensors were not disposed exactly once`);
     } finally {
-      ort.Tensor.prototype.dispose = original;
+      session.run = realRun;
+      ort.Tensor.prototype.dispose = realDispose;
     }
   });
 

@@ -4,11 +4,11 @@ import { parseArgs } from 'node:util';
 import { loadModel } from '../engine/model';
 import { formatPrompt } from '../engine/modelDir';
 import { run } from '../engine/run';
-import { checkSampling } from '../engine/sampler';
-import { balance, formatBytes, mhaEquivalentBytes, topExpertAt } from '../trace/figures';
+import { balance, decodeTokensPerSecond, formatBytes, mhaEquivalentBytes, topExpertAt } from '../trace/figures';
 import { traceToJson } from '../trace/jsonFormat';
 import type { TraceStore } from '../trace/store';
-import { Segment, type SamplingSettings } from '../trace/types';
+import { type SamplingSettings, checkSampling } from '../trace/sampling';
+import { Segment } from '../trace/types';
 import { writeFileAtomic } from '../trace/writeAtomic';
 import { BUNDLED_MODEL, numberOption, providersOption } from './options';
 import { bold, dim, expertColor, printable } from './terminal';
@@ -61,6 +61,7 @@ export async function runCommand(args: string[]): Promise<number> {
     console.error(dim(`model ${model.folder.dir} · provider ${model.provider} · colour = top expert at layer ${layer}`));
     let store: TraceStore | undefined;
     let current: Segment = Segment.Prompt;
+    const k = model.layout.expertsPerToken;
     const events = run(model, { prompt, settings, signal: abort.signal });
     for (;;) {
       const next = await events.next();
@@ -69,15 +70,20 @@ export async function runCommand(args: string[]): Promise<number> {
         break;
       }
       const e = next.value;
-      if (e.type === 'token') {
-        if (e.segment !== current && e.span === null) {
-          process.stdout.write(bold(`\n── ${e.segment === Segment.Reasoning ? 'reasoning' : 'answer'} ──\n`));
-          current = e.segment;
+      if (e.type === 'start') store = e.store;
+      else if (e.type === 'step' && store) {
+        const routing = layerIndex >= 0 ? store.routing(layerIndex) : undefined;
+        const segments = store.tokenSegments();
+        for (let t = e.firstToken; t < e.firstToken + e.tokenCount; t++) {
+          const segment = segments[t] as Segment;
+          if (segment !== current && e.phase === 'decode') {
+            process.stdout.write(bold(`\n── ${segment === Segment.Reasoning ? 'reasoning' : 'answer'} ──\n`));
+            current = segment;
+          }
+          const top = routing ? topExpertAt(routing.expertIds, routing.weights, t, k) : -1;
+          const text = printable(store.tokenTexts()[t]);
+          process.stdout.write(top >= 0 ? expertColor(top, text) : text);
         }
-        const r = e.routing[layerIndex];
-        const top = r ? topExpertAt(r.expertIds, r.weights, 0, r.expertIds.length) : -1;
-        const text = printable(e.text);
-        process.stdout.write(top >= 0 ? expertColor(top, text) : text);
       } else if (e.type === 'done') {
         process.stdout.write('\n');
         if (e.message) console.error(`error: ${e.message}`);
@@ -100,14 +106,13 @@ function printSummary(store: TraceStore, layerIndex: number): void {
   const { meta } = store;
   const runMs = store.stepRunMs();
   const generated = Math.max(0, store.stepCount - 1);
-  const decodeMs = runMs.slice(1).reduce((a, b) => a + b, 0);
   const lastKv = store.stepKvBytes().slice(-meta.model.numLayers);
   const held = lastKv.reduce((a, b) => a + b, 0);
   const tokens = store.stepTokensInCache().at(-1) ?? 0;
   const mha = mhaEquivalentBytes(meta.model, tokens);
   console.log(bold('\nsummary'));
   console.log(`  done: ${store.done?.reason} after ${generated} generated tokens (prompt ${store.tokenCount - generated})`);
-  console.log(`  speed: ${generated > 0 ? ((generated * 1000) / decodeMs).toFixed(0) : '–'} tok/s decode (time inside session.run), prefill ${runMs[0]?.toFixed(1)} ms, ${meta.provider}`);
+  console.log(`  speed: ${generated > 0 ? decodeTokensPerSecond(runMs).toFixed(0) : '–'} tok/s decode (time inside session.run), prefill ${runMs[0]?.toFixed(1)} ms, ${meta.provider}`);
   console.log(`  KV cache: ${formatBytes(held)} for ${tokens} tokens; plain multi-head attention would hold ${formatBytes(mha)} (${held > 0 ? (mha / held).toFixed(1) : '–'}× more)`);
   if (meta.model.moeLayers.length === 0) return;
   console.log(`  expert load (assignments per expert, all tokens; ▲ = layer ${meta.model.moeLayers[layerIndex]} is the colour layer):`);

@@ -29,6 +29,9 @@ export function parseCacheName(name: string): { layer: number; part: string } | 
   return m ? { layer: Number(m[1]), part: m[2] } : undefined;
 }
 
+/** Every MoE layer's routing in one tensor [B, T, L, 2k + E] (docs/model-contract.md). */
+export const PACKED_ROUTING = 'routing.packed';
+
 export const routingNames = (layer: number) => ({
   expertIds: `routing.${layer}.expert_ids`,
   expertWeights: `routing.${layer}.expert_weights`,

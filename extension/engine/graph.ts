@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import { type ModelConfig, moeLayers } from './config';
-import { ATTENTION_MASK, INPUT_IDS, LATENT_PARTS, LOGITS, POSITION_IDS, parseCacheName, pastFor, routedLayers, routingNames } from './contract';
+import { ATTENTION_MASK, INPUT_IDS, LATENT_PARTS, LOGITS, PACKED_ROUTING, POSITION_IDS, parseCacheName, pastFor, routedLayers, routingNames } from './contract';
 import { ModelError } from './errors';
 
 export interface CacheSpec {
@@ -16,7 +16,14 @@ export interface CacheSpec {
 /** What the graph exposes, read from the session's metadata and checked against config.json. */
 export interface GraphLayout {
   caches: CacheSpec[];
+  /** MoE layers with routing, ascending. */
   routedLayers: number[];
+  /** Experts chosen per token (k) and routed experts (E) of every MoE layer; 0 without MoE layers. */
+  expertsPerToken: number;
+  routedExperts: number;
+  /** The graph has the contract's `routing.packed` output (one routing tensor per call). */
+  packedRouting: boolean;
+  vocabSize: number;
   hasPositionIds: boolean;
   latentCache: boolean;
   outputNames: string[];
@@ -61,7 +68,15 @@ export function readLayout(session: ort.InferenceSession, config: ModelConfig, m
 
   const routed = routedLayers(session.outputNames);
   if (routed.length > 0) checkRouting(routed, outputs, config, configPath);
-  return { caches, routedLayers: routed, hasPositionIds: inputs.has(POSITION_IDS), latentCache, outputNames: [...session.outputNames] };
+  const vocab = outputs.get(LOGITS)?.shape.at(-1);
+  return {
+    caches, routedLayers: routed,
+    expertsPerToken: routed.length > 0 ? config.expertsPerToken : 0,
+    routedExperts: routed.length > 0 ? config.nRoutedExperts : 0,
+    packedRouting: routed.length > 0 && outputs.has(PACKED_ROUTING),
+    vocabSize: typeof vocab === 'number' ? vocab : config.vocabSize,
+    hasPositionIds: inputs.has(POSITION_IDS), latentCache, outputNames: [...session.outputNames],
+  };
 }
 
 function checkLatentDims(caches: CacheSpec[], config: ModelConfig, configPath: string): void {

@@ -11,19 +11,30 @@ export function tensorBytes(t: ort.Tensor): number {
 
 /**
  * The past caches fed to each step: present outputs become the next step's past inputs, paired
- * by name; a replaced tensor is disposed at once (it may live on a GPU).
+ * by name; a replaced tensor is disposed at once (it may live on a GPU). Bytes per layer are read from
+ * the tensors' shapes once per update.
  */
 export class KvCache {
   private tensors = new Map<string, ort.Tensor>();
+  private readonly presents: Set<string>;
+  private readonly bytes: Float64Array;
   private length = 0;
 
-  constructor(private readonly specs: readonly CacheSpec[]) {
+  /** `numLayers`: the model's layers, cached or not (bytes are reported for each). */
+  constructor(private readonly specs: readonly CacheSpec[], numLayers = specs.reduce((n, s) => Math.max(n, s.layer + 1), 0)) {
+    this.presents = new Set(specs.map((s) => s.present));
+    this.bytes = new Float64Array(numLayers);
     this.reset();
   }
 
   /** Tokens the cache holds. */
   get sequenceLength(): number {
     return this.length;
+  }
+
+  /** Whether `outputName` is a cache output (owned by the cache once update() took it). */
+  owns(outputName: string): boolean {
+    return this.presents.has(outputName);
   }
 
   feeds(): Record<string, ort.Tensor> {
@@ -39,16 +50,12 @@ export class KvCache {
       this.tensors.set(spec.past, next);
     }
     this.length += addedTokens;
+    this.measure();
   }
 
-  /** Bytes held per layer, read from the tensors themselves. */
-  bytesPerLayer(): number[] {
-    const out: number[] = [];
-    for (const spec of this.specs) {
-      const t = this.tensors.get(spec.past);
-      out[spec.layer] = (out[spec.layer] ?? 0) + (t ? tensorBytes(t) : 0);
-    }
-    return out;
+  /** Bytes held per layer (a view, updated in place by every update()). */
+  bytesPerLayer(): Float64Array {
+    return this.bytes;
   }
 
   reset(): void {
@@ -59,10 +66,19 @@ export class KvCache {
       this.tensors.set(spec.past, new ort.Tensor(spec.type, data, spec.emptyDims));
     }
     this.length = 0;
+    this.measure();
   }
 
   dispose(): void {
     for (const t of this.tensors.values()) t.dispose();
     this.tensors.clear();
+  }
+
+  private measure(): void {
+    this.bytes.fill(0);
+    for (const spec of this.specs) {
+      const t = this.tensors.get(spec.past);
+      if (t) this.bytes[spec.layer] += tensorBytes(t);
+    }
   }
 }

@@ -1,21 +1,39 @@
 import { basename } from 'node:path';
-import { mhaEquivalentBytes } from '../trace/figures';
+import { type RunSummary, runSummary } from '../trace/figures';
+import type { SamplingSettings } from '../trace/sampling';
 import { Segmenter, type SegmentEvent } from '../trace/segmenter';
 import { TraceStore } from '../trace/store';
-import { type DoneReason, type SamplingSettings, Segment, type TraceMeta } from '../trace/types';
+import { type DoneReason, Segment, type TraceMeta } from '../trace/types';
 import { cacheValuesPerToken } from './config';
-import { Decoder, type LayerRouting, type StepOutput } from './decoder';
+import { Decoder, type StepOutput } from './decoder';
 import type { LoadedModel } from './model';
 import { Sampler } from './sampler';
 
+/**
+ * One model call of a run: the prefill (every prompt token) or a decode step (one generated token).
+ * The tokens it added are [firstToken, firstToken + tokenCount) of the run's store, routing included;
+ * the store is append-only, so consumers read them there (no copy travels with the event).
+ */
+export interface StepEvent {
+  type: 'step';
+  step: number;
+  phase: 'prefill' | 'decode';
+  firstToken: number;
+  tokenCount: number;
+  /** Reasoning/answer boundaries and reasoning steps this call's token revealed, already applied to the store. */
+  segments: readonly SegmentEvent[];
+  tokensInCache: number;
+  /** KV-cache bytes per layer after the call (a view: copy it to keep it past the next step). */
+  kvBytes: Float64Array;
+  /** Time inside session.run, and for the whole step, ms. */
+  runMs: number;
+  wallMs: number;
+}
+
 export type EngineEvent =
-  | { type: 'start'; meta: TraceMeta }
-  /** A prompt token (span = its source range in the prompt) or a generated one (span = null). */
-  | { type: 'token'; index: number; id: number; text: string; segment: Segment; span: readonly [number, number] | null; routing: LayerRouting[] }
-  | { type: 'kv'; step: number; tokensInCache: number; bytesPerLayer: number[]; totalBytes: number; mhaEquivalentBytes: number }
-  | { type: 'segment'; event: SegmentEvent }
-  | { type: 'timing'; step: number; phase: 'prefill' | 'decode'; runMs: number; wallMs: number }
-  | { type: 'done'; reason: DoneReason; unterminatedReasoning: boolean; generatedTokens: number; decodeTokensPerSecond: number; message?: string };
+  | { type: 'start'; meta: TraceMeta; store: TraceStore }
+  | StepEvent
+  | ({ type: 'done' } & RunSummary);
 
 export interface RunRequest {
   /** The text given to the model, already in its prompt format. */
@@ -35,8 +53,8 @@ export function traceMeta(model: LoadedModel, request: RunRequest): TraceMeta {
       modelType: config.modelType,
       numLayers: config.numLayers,
       moeLayers: [...model.layout.routedLayers],
-      nRoutedExperts: config.nRoutedExperts,
-      expertsPerToken: config.expertsPerToken,
+      nRoutedExperts: model.layout.routedExperts,
+      expertsPerToken: model.layout.expertsPerToken,
       kvBytesPerToken: values.actual * bytes,
       kvBytesPerTokenMhaEquivalent: values.mhaEquivalent * bytes,
     },
@@ -48,86 +66,80 @@ export function traceMeta(model: LoadedModel, request: RunRequest): TraceMeta {
 }
 
 /**
- * Runs one prompt: prefill, then one model call per generated token. Yields events as they happen
- * and records everything into `store` (created from traceMeta when not given). Stops on an
- * end-of-sequence token, the token budget, the context limit, or `signal` (checked before every
- * call, so an abort takes effect within one step); the KV cache is released in every case.
+ * Runs one prompt: the prefill, then one model call per generated token. Yields one event per call and
+ * records everything into the store (created from traceMeta), in one place, as it goes. Stops on an
+ * end-of-sequence token, the token budget, the context limit, or `signal` (checked before every call, so
+ * an abort takes effect within one step); the KV cache is released in every case. Every consumer —
+ * the extension, the CLI, eval, tests, benchmarks — decodes through this loop.
  */
-export async function* run(model: LoadedModel, request: RunRequest, store = new TraceStore(traceMeta(model, request))): AsyncGenerator<EngineEvent, TraceStore> {
+export async function* run(model: LoadedModel, request: RunRequest): AsyncGenerator<EngineEvent, TraceStore> {
   const { tokenizer, config, thinkStart, thinkEnd } = model.folder;
   const sampler = new Sampler(request.settings);
-  const decoder = new Decoder(model);
+  const store = new TraceStore(traceMeta(model, request));
   const segmenter = new Segmenter({ thinkStart, thinkEnd, startsInReasoning: request.prompt.trimEnd().endsWith(thinkStart) });
   const utf8 = new TextDecoder('utf-8');
-  const meta = store.meta;
-  yield { type: 'start', meta };
+  const noSegments: SegmentEvent[] = [];
+  yield { type: 'start', meta: store.meta, store };
 
-  const kvEvent = (step: number): EngineEvent => {
-    const bytesPerLayer = decoder.cache.bytesPerLayer();
-    const tokensInCache = decoder.position;
-    const totalBytes = bytesPerLayer.reduce((a, b) => a + b, 0);
-    return { type: 'kv', step, tokensInCache, bytesPerLayer, totalBytes, mhaEquivalentBytes: mhaEquivalentBytes(meta.model, tokensInCache) };
-  };
-  const record = (out: StepOutput) => store.addStep(decoder.position, decoder.cache.bytesPerLayer(), out.runMs);
-
+  let decoder: Decoder | undefined;
   let reason: DoneReason;
   let message: string | undefined;
-  let generated = 0;
-  let decodeMs = 0;
   try {
+    decoder = new Decoder(model);
     const { ids, offsets } = tokenizer.encode(request.prompt);
     if (ids.length === 0) throw new RangeError('the prompt is empty');
     if (ids.length >= config.maxPositions) throw new RangeError(`the prompt has ${ids.length} tokens; the model's context is ${config.maxPositions}`);
-    let wall = performance.now();
-    let out = await decoder.forward(ids);
-    for (let i = 0; i < ids.length; i++) {
-      const span = offsets[i];
-      const text = request.prompt.slice(span[0], span[1]);
-      store.addToken(ids[i], text, Segment.Prompt, span, out.routing[i]);
-      yield { type: 'token', index: i, id: ids[i], text, segment: Segment.Prompt, span, routing: out.routing[i] };
-    }
-    record(out);
-    yield kvEvent(0);
-    yield { type: 'timing', step: 0, phase: 'prefill', runMs: out.runMs, wallMs: performance.now() - wall };
+    let started = performance.now();
+    let out: StepOutput = await decoder.forward(ids);
+    const spans = new Int32Array(2 * ids.length);
+    offsets.forEach(([s, e], i) => { spans[2 * i] = s; spans[2 * i + 1] = e; });
+    const texts = offsets.map(([s, e]) => request.prompt.slice(s, e));
+    store.appendTokens({ count: ids.length, ids, texts, segments: Segment.Prompt, spans, routing: out.routing.layers });
+    yield recordStep(store, decoder, out, 0, 0, ids.length, noSegments, started);
 
     for (let step = 1; ; step++) {
       if (request.signal?.aborted) { reason = 'aborted'; break; }
-      if (generated >= request.settings.maxNewTokens) { reason = 'max_tokens'; break; }
+      if (step > request.settings.maxNewTokens) { reason = 'max_tokens'; break; }
       if (decoder.position >= config.maxPositions) { reason = 'context_full'; break; }
+      started = performance.now();
       const id = sampler.sample(out.logits);
       const index = store.tokenCount;
       const isEos = config.eosTokenIds.includes(id);
       const text = tokenizer.isSpecial(id) ? tokenizer.decode([id]) : utf8.decode(tokenizer.tokenBytes(id), { stream: true });
-      wall = performance.now();
       out = await decoder.forward([id]);
-      generated++;
-      decodeMs += performance.now() - wall;
       // the end-of-sequence token is recorded but is not text of the answer
-      const { segment, events: segEvents } = isEos ? { segment: Segment.Answer, events: [] } : segmenter.push(text, index);
-      store.addToken(id, text, segment, [-1, -1], out.routing[0]);
-      yield { type: 'token', index, id, text, segment, span: null, routing: out.routing[0] };
-      for (const e of segEvents) {
-        if (e.type === 'relabel') store.setSegment(e.start, e.end, e.segment);
-        if (e.type === 'step') store.steps.push(e.step);
-        yield { type: 'segment', event: e };
-      }
-      record(out);
-      yield kvEvent(step);
-      yield { type: 'timing', step, phase: 'decode', runMs: out.runMs, wallMs: performance.now() - wall };
+      const { segment, events } = isEos ? { segment: Segment.Answer, events: noSegments } : segmenter.push(text, index);
+      store.appendTokens({ count: 1, ids: [id], texts: [text], segments: segment, spans: null, routing: out.routing.layers });
+      applySegments(store, events);
+      yield recordStep(store, decoder, out, step, index, 1, events, started);
       if (isEos) { reason = 'eos'; break; }
     }
   } catch (e) {
     reason = 'error';
     message = (e as Error).message;
   } finally {
-    decoder.dispose();
+    decoder?.dispose();
   }
   const end = segmenter.finish();
-  for (const e of end.events) {
-    if (e.type === 'step') store.steps.push(e.step);
-    yield { type: 'segment', event: e };
-  }
+  applySegments(store, end.events);
   store.finish({ reason, unterminatedReasoning: end.unterminatedReasoning, ...(message ? { message } : {}) });
-  yield { type: 'done', reason, unterminatedReasoning: end.unterminatedReasoning, generatedTokens: generated, decodeTokensPerSecond: decodeMs > 0 ? (generated * 1000) / decodeMs : 0, ...(message ? { message } : {}) };
+  yield { type: 'done', ...runSummary(store) };
   return store;
+}
+
+function applySegments(store: TraceStore, events: readonly SegmentEvent[]): void {
+  for (const e of events) {
+    if (e.type === 'relabel') store.setSegment(e.start, e.end, e.segment);
+    else if (e.type === 'step') store.steps.push(e.step);
+  }
+}
+
+function recordStep(store: TraceStore, decoder: Decoder, out: StepOutput, step: number, firstToken: number, tokenCount: number,
+  segments: readonly SegmentEvent[], started: number): StepEvent {
+  const kvBytes = decoder.cache.bytesPerLayer();
+  store.addStep(decoder.position, kvBytes, out.runMs);
+  return {
+    type: 'step', step, phase: step === 0 ? 'prefill' : 'decode', firstToken, tokenCount, segments,
+    tokensInCache: decoder.position, kvBytes, runMs: out.runMs, wallMs: performance.now() - started,
+  };
 }

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { greedyDecode } from '../engine/decoder';
 import type { LoadedModel } from '../engine/model';
 import { formatPrompt } from '../engine/modelDir';
+import { run } from '../engine/run';
+import { DEFAULT_SAMPLING } from '../trace/sampling';
+import type { TraceStore } from '../trace/store';
 
 export interface HeldoutProgram {
   program: string;
@@ -33,14 +35,20 @@ export function splitCompletion(text: string, thinkEnd: string): { reasoning: st
   return { reasoning: text.slice(0, cut), answer: text.slice(cut + thinkEnd.length).replace(/^\n+|\n+$/g, '') };
 }
 
-export async function solve(model: LoadedModel, program: HeldoutProgram, index: number, maxNewTokens = 400): Promise<ProgramResult> {
+/** Greedy-decodes one program through the engine's run loop; the trace comes back with the result. */
+export async function solve(model: LoadedModel, program: HeldoutProgram, index: number, maxNewTokens = DEFAULT_SAMPLING.maxNewTokens): Promise<ProgramResult & { store: TraceStore }> {
   const { folder } = model;
-  const ids = folder.tokenizer.encode(formatPrompt(folder, program.program)).ids;
-  const out = await greedyDecode(model, ids, maxNewTokens);
+  const events = run(model, { prompt: formatPrompt(folder, program.program), settings: { ...DEFAULT_SAMPLING, maxNewTokens } });
+  let next = await events.next();
+  while (!next.done) next = await events.next();
+  const store = next.value;
+  if (store.done?.reason === 'error') throw new Error(`program ${index + 1}: ${store.done.message}`);
+  const generatedCount = Math.max(0, store.stepCount - 1);
+  const out = Array.from(store.tokenIds().subarray(store.tokenCount - generatedCount));
   const generated = folder.config.eosTokenIds.includes(out[out.length - 1]) ? out.slice(0, -1) : out;
   const text = folder.tokenizer.decode(generated, false).replace(folder.thinkStart, '');
   const { reasoning, answer } = splitCompletion(text, folder.thinkEnd);
-  return { index, correct: answer === program.answer, expected: program.answer, answer, reasoning, tokens: out.length };
+  return { index, correct: answer === program.answer, expected: program.answer, answer, reasoning, tokens: out.length, store };
 }
 
 /** A fixed, spread-out sample: every (n/count)-th program, so the same programs each run. */

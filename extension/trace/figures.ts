@@ -2,7 +2,8 @@
  * Figures every view of a run reports the same way — the CLI summary, the inspector, the editor. Pure:
  * no DOM, no Node, so both bundles import it.
  */
-import type { TraceMeta } from './types';
+import type { TraceStore } from './store';
+import type { DoneReason, TraceMeta } from './types';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -58,4 +59,32 @@ export function balance(counts: ArrayLike<number>): Balance {
     entropyBits,
     normalizedEntropy: counts.length > 1 && total > 0 ? entropyBits / Math.log2(counts.length) : 0,
   };
+}
+
+/**
+ * Decode speed, the one definition (CLI, status bar, inspector, traces): generated tokens per second of
+ * model time — the time inside session.run — over decode steps [from, to). Step 0 is the prefill, and each
+ * decode step generates one token. 0 when no time was measured.
+ */
+export function decodeTokensPerSecond(stepRunMs: ArrayLike<number>, from = 1, to = stepRunMs.length): number {
+  let ms = 0;
+  for (let s = Math.max(0, from); s < to; s++) ms += stepRunMs[s];
+  const tokens = Math.max(0, to - Math.max(0, from));
+  return ms > 0 ? (tokens * 1000) / ms : 0;
+}
+
+/** What ended a run, with its figures. */
+export interface RunSummary {
+  reason: DoneReason;
+  unterminatedReasoning: boolean;
+  generatedTokens: number;
+  /** decodeTokensPerSecond over the whole run. */
+  decodeTokensPerSecond: number;
+  message?: string;
+}
+
+/** A run's end as the engine, the inspector and the CLI report it, from the store alone: a trace file gives the same. */
+export function runSummary(store: TraceStore): RunSummary {
+  const done = store.done ?? { reason: 'error' as const, unterminatedReasoning: false, message: 'the trace has no end record' };
+  return { ...done, generatedTokens: Math.max(0, store.stepCount - 1), decodeTokensPerSecond: decodeTokensPerSecond(store.stepRunMs()) };
 }

@@ -1,5 +1,5 @@
 import { TraceStore } from './store';
-import { type ReasoningStep, type Segment, TRACE_FORMAT, TRACE_VERSION, type TraceDone } from './types';
+import { type ReasoningStep, TRACE_FORMAT, TRACE_VERSION, type TraceDone } from './types';
 import {
   INT32_MAX, type LayerColumns, TRACE_LIMITS, TraceFormatError, asArray, asObject, at, checkHeader, checkSize, checkWritableSize, checkSpan, floatColumn,
   get, intColumn, parseJson, readDone, readMeta, readReasoningStep, readRoutingLayer,
@@ -100,16 +100,8 @@ export function traceFromJson(text: string): TraceStore {
   const done = readDone(get.value(root, 'done', ''), 'done');
 
   const store = new TraceStore(meta);
-  const { expertsPerToken: k, nRoutedExperts: e } = meta.model;
-  for (let t = 0; t < n; t++) {
-    const tokenRouting = routing.map((r) => ({
-      expertIds: r.expertIds.subarray(t * k, (t + 1) * k),
-      weights: r.weights.subarray(t * k, (t + 1) * k),
-      scores: r.scores.subarray(t * e, (t + 1) * e),
-    }));
-    store.addToken(ids[t], texts[t], segments[t] as Segment, [spans[2 * t], spans[2 * t + 1]], tokenRouting);
-  }
-  for (let i = 0; i < s; i++) store.addStep(tokensInCache[i], Array.from(kvBytes.subarray(i * numLayers, (i + 1) * numLayers)), runMs[i]);
+  store.appendTokens({ count: n, ids, texts, segments, spans, routing });
+  for (let i = 0; i < s; i++) store.addStep(tokensInCache[i], kvBytes.subarray(i * numLayers, (i + 1) * numLayers), runMs[i]);
   for (const r of reasoningSteps) store.steps.push(r);
   if (done) store.finish(done);
   return store;

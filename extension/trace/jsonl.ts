@@ -81,7 +81,7 @@ function readStep(store: TraceStore, event: JsonObject): void {
   const tokensInCache = get.int(event, 'tokensInCache', '', 0, INT32_MAX);
   const kvBytes = floatColumn(get.value(event, 'kvBytes', ''), 'kvBytes', numLayers, `meta.model.numLayers, ${numLayers}`, (n) => new Float64Array(n), 0);
   const runMs = floatColumn([get.value(event, 'runMs', '')], 'runMs', 1, 'one number', (n) => new Float32Array(n), 0)[0];
-  store.addStep(tokensInCache, Array.from(kvBytes), runMs);
+  store.addStep(tokensInCache, kvBytes, runMs);
 }
 
 /** Reads a v1 JSONL trace; throws TraceFormatError naming the line (1-based) and the field. */

@@ -8,14 +8,22 @@ class Column<A extends Float32Array | Float64Array | Int32Array | Int16Array | U
   constructor(private readonly make: (n: number) => A, capacity = 256) {
     this.data = make(capacity);
   }
+  private reserve(n: number): void {
+    if (this.length + n <= this.data.length) return;
+    const next = this.make(Math.max(this.data.length * 2, this.length + n));
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+  }
   push(values: ArrayLike<number>): void {
-    if (this.length + values.length > this.data.length) {
-      const next = this.make(Math.max(this.data.length * 2, this.length + values.length));
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
+    this.reserve(values.length);
     this.data.set(values, this.length);
     this.length += values.length;
+  }
+  /** Appends `n` copies of `value`. */
+  pushRepeated(value: number, n: number): void {
+    this.reserve(n);
+    this.data.fill(value, this.length, this.length + n);
+    this.length += n;
   }
   view(): A {
     return this.data.subarray(0, this.length) as A;
@@ -23,6 +31,26 @@ class Column<A extends Float32Array | Float64Array | Int32Array | Int16Array | U
   get bytesAllocated(): number {
     return this.data.byteLength;
   }
+}
+
+/** One MoE layer's routing for a run of tokens, token-major: ids and weights k per token, scores E per token. */
+export interface LayerRoutingBatch {
+  expertIds: ArrayLike<number>;
+  weights: ArrayLike<number>;
+  scores: ArrayLike<number>;
+}
+
+/** Tokens appended together: what one model call fed, or a whole imported trace. */
+export interface TokenBatch {
+  count: number;
+  ids: ArrayLike<number>;
+  texts: readonly string[];
+  /** One segment per token, or one for all of them. */
+  segments: ArrayLike<number> | Segment;
+  /** [start, end] per token (2 × count), or null for generated tokens (no source span). */
+  spans: ArrayLike<number> | null;
+  /** One entry per MoE layer, meta.model.moeLayers order. */
+  routing: readonly LayerRoutingBatch[];
 }
 
 /** One MoE layer's routing, token-major: ids and weights k per token, scores E per token. */
@@ -69,25 +97,35 @@ export class TraceStore {
     return this.stepTokens.length;
   }
 
-  /**
-   * Appends one token. `routing[l]` belongs to meta.model.moeLayers[l]; `span` is its source range in
-   * the prompt ([-1, -1] for generated tokens).
-   */
-  addToken(id: number, text: string, segment: Segment, span: readonly [number, number],
-    routing: readonly { expertIds: ArrayLike<number>; weights: ArrayLike<number>; scores: ArrayLike<number> }[]): number {
+  /** Appends a batch of tokens, one `set()` per column; returns the index of its first token. */
+  appendTokens(b: TokenBatch): number {
     const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = this.meta.model;
-    if (routing.length !== moeLayers.length) throw new Error(`token routing has ${routing.length} layers, trace has ${moeLayers.length}`);
-    routing.forEach((r, l) => {
-      if (r.expertIds.length !== k || r.weights.length !== k || r.scores.length !== e) throw new Error(`routing of layer ${moeLayers[l]} has the wrong width`);
+    const n = b.count;
+    if (b.ids.length !== n || b.texts.length !== n || (typeof b.segments !== 'number' && b.segments.length !== n) || (b.spans && b.spans.length !== 2 * n)) {
+      throw new Error(`a batch of ${n} tokens has columns of other lengths`);
+    }
+    if (b.routing.length !== moeLayers.length) throw new Error(`token routing has ${b.routing.length} layers, trace has ${moeLayers.length}`);
+    b.routing.forEach((r, l) => {
+      if (r.expertIds.length !== n * k || r.weights.length !== n * k || r.scores.length !== n * e) throw new Error(`routing of layer ${moeLayers[l]} has the wrong width`);
+    });
+    const first = this.ids.length;
+    b.routing.forEach((r, l) => {
       this.routingIds[l].push(r.expertIds);
       this.routingWeights[l].push(r.weights);
       this.routingScores[l].push(r.scores);
     });
-    this.ids.push([id]);
-    this.texts.push(text);
-    this.segments.push([segment]);
-    this.spans.push(span);
-    return this.ids.length - 1;
+    this.ids.push(b.ids);
+    for (const text of b.texts) this.texts.push(text);
+    if (typeof b.segments === 'number') this.segments.pushRepeated(b.segments, n);
+    else this.segments.push(b.segments);
+    if (b.spans) this.spans.push(b.spans);
+    else this.spans.pushRepeated(-1, 2 * n);
+    return first;
+  }
+
+  /** Appends one token; `span` is its source range in the prompt ([-1, -1] for generated tokens). */
+  addToken(id: number, text: string, segment: Segment, span: readonly [number, number], routing: readonly LayerRoutingBatch[]): number {
+    return this.appendTokens({ count: 1, ids: [id], texts: [text], segments: segment, spans: span[0] === -1 && span[1] === -1 ? null : span, routing });
   }
 
   /** Re-labels tokens [start, end), for segments known only in retrospect. */
@@ -96,7 +134,7 @@ export class TraceStore {
   }
 
   /** Records one model call: the cache length after it, its bytes per layer (length numLayers), its time. */
-  addStep(tokensInCache: number, kvBytesPerLayer: readonly number[], runMs: number): void {
+  addStep(tokensInCache: number, kvBytesPerLayer: ArrayLike<number>, runMs: number): void {
     if (kvBytesPerLayer.length !== this.meta.model.numLayers) throw new Error('kv bytes must have one entry per layer');
     this.stepTokens.push([tokensInCache]);
     this.stepKv.push(kvBytesPerLayer);
@@ -126,10 +164,14 @@ export class TraceStore {
   stepKvBytes(): Float64Array { return this.stepKv.view(); }
   stepRunMs(): Float32Array { return this.stepMs.view(); }
 
-  /** Bytes of typed-array storage in use per token per MoE layer (for the bench). */
-  routingBytesPerTokenPerLayer(): number {
-    const { expertsPerToken: k, nRoutedExperts: e } = this.meta.model;
-    return k * 2 + k * 4 + e * 4;
+  /** Bytes the per-token columns hold per token, measured from the columns in use (texts as UTF-16). */
+  bytesPerToken(): number {
+    if (this.tokenCount === 0) return 0;
+    const used = (c: Column<Float32Array | Float64Array | Int32Array | Int16Array | Uint8Array>) => c.view().byteLength;
+    let bytes = used(this.ids) + used(this.segments) + used(this.spans);
+    for (const cols of [this.routingIds, this.routingWeights, this.routingScores]) for (const c of cols) bytes += used(c);
+    for (const t of this.texts) bytes += 2 * t.length;
+    return bytes / this.tokenCount;
   }
 
   /** Top-1 expert of every token at one MoE layer (by index into moeLayers). */

@@ -1,0 +1,37 @@
+/**
+ * Reading and extending ONNX model files with the maintained protobuf schema (onnx-proto, protobufjs):
+ * no hand-written protobuf decoding. Adding graph outputs never re-encodes the user's model: protobuf
+ * merges a message field that appears twice, appending repeated fields, so the original bytes followed
+ * by `ModelProto { graph { output: [...] } }` read as the model with more outputs (verified against
+ * onnxruntime). Everything else in the file — unknown fields of newer ONNX versions included — stays
+ * byte for byte.
+ */
+import { onnx } from 'onnx-proto';
+
+export { onnx };
+
+export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}
+
+/** The model file with `outputs` added to its graph's outputs (the original bytes, then the addition). */
+export function appendGraphOutputs(bytes: Uint8Array, outputs: readonly onnx.IValueInfoProto[]): Uint8Array {
+  const addition = onnx.ModelProto.encode({ graph: { output: [...outputs] } }).finish();
+  const out = new Uint8Array(bytes.length + addition.length);
+  out.set(bytes, 0);
+  out.set(addition, bytes.length);
+  return out;
+}
+
+/** A graph output of `elemType` (onnx.TensorProto.DataType) with a shape of symbolic and fixed dimensions. */
+export function valueInfo(name: string, elemType: number, dims: readonly (number | string)[] | null): onnx.IValueInfoProto {
+  const shape = dims === null ? undefined : { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
+  return { name, type: { tensorType: { elemType, ...(shape ? { shape } : {}) } } };
+}
+
+/** The model re-encoded without the graph outputs `drop` names (for baselines; it does re-encode). */
+export function withoutGraphOutputs(bytes: Uint8Array, drop: (name: string) => boolean): Uint8Array {
+  const model = decodeModel(bytes);
+  if (model.graph) model.graph.output = (model.graph.output ?? []).filter((o) => !drop(o.name ?? ''));
+  return onnx.ModelProto.encode(model).finish();
+}
