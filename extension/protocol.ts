@@ -1,41 +1,52 @@
 /**
  * The messages between the extension host and the inspector webview. Both bundles import this file;
- * it imports only types, so the webview bundle never pulls in engine code.
+ * it imports only types and pure helpers, so the webview bundle never pulls in engine code.
  *
- * Host → webview: `HostMessage`. A run is `runStart`, any number of `runEvents` (engine events
- * batched per flush, in engine order) and `runDone`, all carrying the run id and a sequence number
- * that starts at 0 with runStart and rises by one per message. A replayed trace file is sent the
- * same way, so live and replay share one path.
+ * Host → webview: `HostMessage`. A run is `runStart`, any number of `runData` and `runDone`, all
+ * carrying the run id and a sequence number that starts at 0 with runStart and rises by one per
+ * message. `runData` carries columns: the tokens and model calls added since the previous message, as
+ * typed arrays (VS Code transfers their buffers as binary, not JSON), which the webview appends with one
+ * `set()` per column. A replayed trace file is one `runData` with every token, so live and replay share
+ * one path.
  * Webview → host: `WebviewMessage`, validated by `parseWebviewMessage` before the host acts on it.
  */
+import type { RunSummary } from './trace/figures';
 import type { SegmentEvent } from './trace/segmenter';
-import type { DoneReason, SamplingSettings, Segment, TraceMeta } from './trace/types';
+import { type SamplingSettings, parseSampling } from './trace/sampling';
+import type { TraceMeta } from './trace/types';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
-/** One MoE layer's choice for one token, as plain arrays (messages are cloned as JSON). */
-export interface WireRouting {
-  layer: number;
-  expertIds: number[];
-  weights: number[];
-  /** The full router distribution, one score per routed expert. */
-  scores: number[];
+export type { RunSummary };
+
+/** Tokens [first, first + count) of a run, as columns. */
+export interface TokenColumns {
+  first: number;
+  count: number;
+  ids: Int32Array;
+  texts: string[];
+  /** 0 prompt, 1 reasoning, 2 answer */
+  segments: Uint8Array;
+  /** Source span per token (start, end), -1, -1 for generated tokens. */
+  spans: Int32Array;
+  /**
+   * Routing, layer-major: MoE layer l's block is tokens × k ids (or weights, or tokens × E scores) from
+   * l × count × k (l × count × E), token-major inside.
+   */
+  expertIds: Int16Array;
+  weights: Float32Array;
+  scores: Float32Array;
 }
 
-export type StreamEvent =
-  /** A prompt token (span = its source range in the prompt) or a generated one (span = null). */
-  | { type: 'token'; index: number; id: number; text: string; segment: Segment; span: [number, number] | null; routing: WireRouting[] }
-  /** The cache after model call `step` (0 = prefill). */
-  | { type: 'kv'; step: number; tokensInCache: number; bytesPerLayer: number[]; totalBytes: number; mhaEquivalentBytes: number }
-  | { type: 'segment'; event: SegmentEvent }
-  | { type: 'timing'; step: number; phase: 'prefill' | 'decode'; runMs: number; wallMs: number };
-
-export interface RunSummary {
-  reason: DoneReason;
-  unterminatedReasoning: boolean;
-  generatedTokens: number;
-  decodeTokensPerSecond: number;
-  message?: string;
+/** Model calls [first, first + count) of a run (0 is the prefill), as columns. */
+export interface StepColumns {
+  first: number;
+  count: number;
+  tokensInCache: Int32Array;
+  /** count × numLayers, step-major. */
+  kvBytes: Float64Array;
+  /** Time inside session.run per call, ms. */
+  runMs: Float32Array;
 }
 
 export type Layer = number | 'all';
@@ -48,7 +59,8 @@ export type HostMessage =
   /** Model and provider state for the header: loading the model, idle, running, or failed. */
   | { type: 'status'; state: 'loading' | 'idle' | 'running' | 'error'; model?: string; provider?: string; message?: string }
   | { type: 'runStart'; runId: number; seq: number; mode: RunMode; meta: TraceMeta }
-  | { type: 'runEvents'; runId: number; seq: number; events: StreamEvent[] }
+  /** What the run added since the previous message: tokens, model calls, and segment events (relabels, reasoning steps). */
+  | { type: 'runData'; runId: number; seq: number; tokens: TokenColumns | null; steps: StepColumns | null; segments: SegmentEvent[] }
   | { type: 'runDone'; runId: number; seq: number; summary: RunSummary }
   /** Something failed outside a run (bad trace file, model would not load): shown as a banner. */
   | { type: 'error'; message: string };
@@ -75,14 +87,6 @@ export const MAX_PROMPT_CHARS = 100_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min: number, max: number): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-const isNum = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
-
-function parseSettings(v: unknown): SamplingSettings | undefined {
-  if (!isObject(v)) return undefined;
-  const { maxNewTokens, temperature, topK, topP, seed } = v;
-  if (!isInt(maxNewTokens, 1, 100_000) || !isNum(temperature, 0, 100) || !isInt(topK, 0, 1_000_000) || !isNum(topP, 0, 1) || !isInt(seed, 0, 2 ** 32 - 1)) return undefined;
-  return { maxNewTokens, temperature, topK, topP, seed };
-}
 
 function parseLayer(v: unknown): Layer | undefined {
   return v === 'all' || isInt(v, 0, 10_000) ? v : undefined;
@@ -100,7 +104,7 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'export':
       return { type: raw.type };
     case 'run': {
-      const settings = parseSettings(raw.settings);
+      const settings = parseSampling(raw.settings);
       const prompt = raw.prompt;
       if (typeof prompt !== 'string' || prompt.length === 0 || prompt.length > MAX_PROMPT_CHARS || !settings) return undefined;
       return { type: 'run', prompt, settings };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HostMessage, StreamEvent } from '../extension/protocol';
+import { type HostMessage, PROTOCOL_VERSION, type StepColumns, type TokenColumns } from '../extension/protocol';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 import { loadRun, saveRun } from '../webview/persist';
 import { type InspectorState, MAX_PENDING, MAX_ROW_TOKENS, initialState, reduce } from '../webview/state';
@@ -14,21 +14,38 @@ const meta: TraceMeta = {
   provider: 'cpu', fallbacks: [], settings: { maxNewTokens: 10, temperature: 0, topK: 0, topP: 1, seed: 0 }, prompt: 'p',
 };
 
-function token(index: number, text: string, segment: Segment): StreamEvent {
+/** Token columns for tokens from `first`: routing of token t in layer index l: experts (t + l + 1) % 4 and (t + l + 2) % 4, weights 0.7, 0.3. */
+function tokens(first: number, list: [string, Segment][]): TokenColumns {
+  const n = list.length;
+  const layerBlock = (fill: (t: number, l: number) => number[]) => [0, 1].flatMap((l) => list.flatMap((_, i) => fill(first + i, l)));
   return {
-    type: 'token', index, id: 100 + index, text, segment, span: segment === Segment.Prompt ? [index, index + 1] : null,
-    routing: [1, 2].map((layer) => ({ layer, expertIds: [(index + layer) % 4, (index + layer + 1) % 4], weights: [0.7, 0.3], scores: [0.1, 0.2, 0.3, 0.4] })),
+    first, count: n,
+    ids: Int32Array.from(list, (_, i) => 100 + first + i),
+    texts: list.map(([text]) => text),
+    segments: Uint8Array.from(list, ([, segment]) => segment),
+    spans: Int32Array.from(list.flatMap(([, segment], i) => (segment === Segment.Prompt ? [first + i, first + i + 1] : [-1, -1]))),
+    expertIds: Int16Array.from(layerBlock((t, l) => [(t + l + 1) % 4, (t + l + 2) % 4])),
+    weights: Float32Array.from(layerBlock(() => [0.7, 0.3])),
+    scores: Float32Array.from(layerBlock(() => [0.1, 0.2, 0.3, 0.4])),
   };
 }
 
-const kv = (step: number, tokensInCache: number): StreamEvent => ({ type: 'kv', step, tokensInCache, bytesPerLayer: [256 * tokensInCache, 256 * tokensInCache, 256 * tokensInCache], totalBytes: 768 * tokensInCache, mhaEquivalentBytes: 3840 * tokensInCache });
+/** Model calls from `first`, each leaving `tokensInCache` tokens: 256 bytes per token in each of the 3 layers. */
+const steps = (first: number, tokensInCache: number[]): StepColumns => ({
+  first, count: tokensInCache.length,
+  tokensInCache: Int32Array.from(tokensInCache),
+  kvBytes: Float64Array.from(tokensInCache.flatMap((n) => [256 * n, 256 * n, 256 * n])),
+  runMs: Float32Array.from(tokensInCache, () => 2),
+});
 
 function runMessages(runId: number): HostMessage[] {
   return [
     { type: 'runStart', runId, seq: 0, mode: 'live', meta },
-    { type: 'runEvents', runId, seq: 1, events: [token(0, 'a', Segment.Prompt), token(1, 'b\n', Segment.Prompt), kv(0, 2)] },
-    { type: 'runEvents', runId, seq: 2, events: [token(2, '<th', Segment.Answer), token(3, 'ink>', Segment.Reasoning), { type: 'segment', event: { type: 'relabel', start: 2, end: 3, segment: Segment.Reasoning } }, kv(1, 3)] },
-    { type: 'runEvents', runId, seq: 3, events: [token(4, 'x', Segment.Reasoning), { type: 'segment', event: { type: 'step', step: { start: 3, end: 5, line: 2 } } }, token(5, '42', Segment.Answer), kv(2, 5)] },
+    { type: 'runData', runId, seq: 1, tokens: tokens(0, [['a', Segment.Prompt], ['b\n', Segment.Prompt]]), steps: steps(0, [2]), segments: [] },
+    { type: 'runData', runId, seq: 2, tokens: tokens(2, [['<th', Segment.Answer], ['ink>', Segment.Reasoning]]), steps: steps(1, [3]),
+      segments: [{ type: 'relabel', start: 2, end: 3, segment: Segment.Reasoning }] },
+    { type: 'runData', runId, seq: 3, tokens: tokens(4, [['x', Segment.Reasoning], ['42', Segment.Answer]]), steps: steps(2, [4, 5]),
+      segments: [{ type: 'step', step: { start: 3, end: 5, line: 2 } }] },
     { type: 'runDone', runId, seq: 4, summary: { reason: 'eos', unterminatedReasoning: false, generatedTokens: 4, decodeTokensPerSecond: 100 } },
   ];
 }
@@ -79,13 +96,13 @@ describe('webview reducer: merges stream messages by run id and seq', () => {
   it('accepts a run with a lower id after init (a restarted host counts again), but not without one', () => {
     const later = fold(runMessages(5));
     assert.equal(fold(runMessages(1), later).run?.runId, 5);
-    const init: HostMessage = { type: 'init', protocol: 1, mode: 'replay', defaults: meta.settings, layer: 1, prompt: '', title: 't' };
+    const init: HostMessage = { type: 'init', protocol: PROTOCOL_VERSION, mode: 'replay', defaults: meta.settings, layer: 1, prompt: '', title: 't' };
     assert.equal(fold([init, ...runMessages(1)], later).run?.runId, 1);
   });
 
   it('stops waiting for a lost message after MAX_PENDING and counts what was missed', () => {
     const start: HostMessage = { type: 'runStart', runId: 1, seq: 0, mode: 'live', meta };
-    const later: HostMessage[] = Array.from({ length: MAX_PENDING + 2 }, (_, i) => ({ type: 'runEvents', runId: 1, seq: i + 2, events: [] }));
+    const later: HostMessage[] = Array.from({ length: MAX_PENDING + 2 }, (_, i) => ({ type: 'runData', runId: 1, seq: i + 2, tokens: null, steps: null, segments: [] }));
     const s = fold([start, ...later]);
     assert.equal(s.run?.missedMessages, 1, 'seq 1 never came');
     assert.equal(s.run?.nextSeq, MAX_PENDING + 4);
@@ -103,8 +120,8 @@ describe('webview reducer: merges stream messages by run id and seq', () => {
   });
 
   it('cuts rows at MAX_ROW_TOKENS tokens without newlines', () => {
-    const events = Array.from({ length: MAX_ROW_TOKENS * 2 + 1 }, (_, i) => token(i, 'w', Segment.Prompt));
-    const s = fold([{ type: 'runStart', runId: 1, seq: 0, mode: 'live', meta }, { type: 'runEvents', runId: 1, seq: 1, events }]);
+    const list = Array.from({ length: MAX_ROW_TOKENS * 2 + 1 }, (): [string, Segment] => ['w', Segment.Prompt]);
+    const s = fold([{ type: 'runStart', runId: 1, seq: 0, mode: 'live', meta }, { type: 'runData', runId: 1, seq: 1, tokens: tokens(0, list), steps: null, segments: [] }]);
     assert.deepEqual(content(s)?.rows, [0, MAX_ROW_TOKENS, 2 * MAX_ROW_TOKENS]);
   });
 

@@ -4,7 +4,7 @@ import VscodeButton from '@vscode-elements/react-elements/dist/components/Vscode
 import VscodeOption from '@vscode-elements/react-elements/dist/components/VscodeOption.js';
 import VscodeSingleSelect from '@vscode-elements/react-elements/dist/components/VscodeSingleSelect.js';
 import type { Layer } from '../extension/protocol';
-import type { SamplingSettings } from '../extension/trace/types';
+import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
 import type { Inspector } from './inspector';
 import { expertPalette } from '../extension/inspector/palette';
 import { type RunData, tokensPerSecond } from './state';
@@ -18,7 +18,6 @@ import { Legend } from './views/Legend';
 import { TokenStream } from './views/TokenStream';
 
 const CHART_INTERVAL_MS = 250;
-const FALLBACK_SETTINGS: SamplingSettings = { maxNewTokens: 400, temperature: 0, topK: 0, topP: 1, seed: 0 };
 
 /** A counter that follows the run, but while it streams at most every CHART_INTERVAL_MS (charts redraw on it). */
 function useChartVersion(run: RunData | null): number {
@@ -55,7 +54,7 @@ export function App({ inspector }: { inspector: Inspector }) {
   const mode = run?.mode ?? init?.mode ?? 'live';
   const running = !!run && run.summary === null && mode === 'live';
   const prompt = ui.prompt ?? init?.prompt ?? '';
-  const settings = ui.settings ?? init?.defaults ?? FALLBACK_SETTINGS;
+  const settings = ui.settings ?? init?.defaults ?? DEFAULT_SAMPLING;
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const legendCounts = useMemo(() => (run && layerIndex >= 0 ? segmentLoad(run, layerIndex, [0, 1, 2]) : null), [run?.runId, version, layerIndex]);
   const speed = run ? (run.summary ? run.summary.decodeTokensPerSecond : tokensPerSecond(run)) : 0;

@@ -8,7 +8,7 @@ import { type SavedRun, type UiState, defaultUi, loadRun, saveRun } from './pers
 import { type InspectorState, initialState, reduce } from './state';
 import type { VsCodeApi } from './vscodeApi';
 
-const KNOWN = new Set(['init', 'status', 'runStart', 'runEvents', 'runDone', 'error']);
+const KNOWN = new Set(['init', 'status', 'runStart', 'runData', 'runDone', 'error']);
 /** Hidden documents get no animation frames: fold messages on a timer then. */
 const FALLBACK_MS = 250;
 /** The run is saved off the hot path: at most this often while it streams, and soon after it ends. */
@@ -16,7 +16,7 @@ const SAVE_RUN_EVERY_MS = 3000;
 const SAVE_DONE_RUN_AFTER_MS = 300;
 
 interface Saved {
-  v: 1;
+  v: 2;
   ui: UiState;
   run: SavedRun | null;
 }
@@ -45,7 +45,7 @@ export class Inspector {
   constructor(private readonly api: VsCodeApi, private readonly render: (commit: () => void) => void) {
     this.snapshot = { state: initialState, ui: defaultUi };
     const saved = api.getState() as Partial<Saved> | undefined;
-    if (saved && saved.v === 1 && saved.ui) {
+    if (saved && saved.v === 2 && saved.ui) {
       let run = null;
       try {
         run = saved.run ? loadRun(saved.run) : null;
@@ -150,7 +150,7 @@ export class Inspector {
   private persist(): void {
     const run = this.snapshot.state.run;
     if (!run || this.savedRun?.runId !== run.runId) this.savedRun = null; // never restore another run than the one shown
-    this.api.setState({ v: 1, ui: this.snapshot.ui, run: this.savedRun } satisfies Saved);
+    this.api.setState({ v: 2, ui: this.snapshot.ui, run: this.savedRun } satisfies Saved);
   }
 }
 

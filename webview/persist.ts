@@ -4,7 +4,7 @@
  * saved state stays small; the views then say so.
  */
 import type { Layer } from '../extension/protocol';
-import type { SamplingSettings } from '../extension/trace/types';
+import type { SamplingSettings } from '../extension/trace/sampling';
 import { type RunData, accumulate, newRun, relayout } from './state';
 
 export type HeatmapScope = 'token' | 'prompt' | 'reasoning' | 'answer' | 'all' | 'range';
@@ -55,7 +55,6 @@ export interface SavedRun {
   stepCount: number;
   steps: RunData['steps'];
   summary: RunData['summary'];
-  recentDecodeMs: number[];
 }
 
 export function saveRun(run: RunData): SavedRun {
@@ -67,10 +66,10 @@ export function saveRun(run: RunData): SavedRun {
     runId: run.runId, mode: run.mode, meta: run.meta, nextSeq: run.nextSeq, tokenCount: T, texts: run.texts.slice(0, T),
     cols: {
       ids: toBase64(run.ids, T), segments: toBase64(run.segments, T), spanStart: toBase64(run.spanStart, T), spanEnd: toBase64(run.spanEnd, T),
-      tokensInCache: toBase64(run.tokensInCache, S), kvBytes: toBase64(run.kvBytes, S * numLayers), kvTotal: toBase64(run.kvTotal, S), mhaBytes: toBase64(run.mhaBytes, S),
+      tokensInCache: toBase64(run.tokensInCache, S), kvBytes: toBase64(run.kvBytes, S * numLayers), kvTotal: toBase64(run.kvTotal, S), mhaBytes: toBase64(run.mhaBytes, S), runMs: toBase64(run.runMs, S),
     },
     routing: run.routing.map((r) => ({ expertIds: toBase64(r.expertIds, T * k), weights: toBase64(r.weights, T * k), scores: keepScores ? toBase64(r.scores, T * n) : null })),
-    stepCount: S, steps: run.steps, summary: run.summary, recentDecodeMs: run.recentDecodeMs,
+    stepCount: S, steps: run.steps, summary: run.summary,
   };
 }
 
@@ -93,6 +92,7 @@ export function loadRun(saved: SavedRun): RunData {
   run.kvBytes = check(fromBase64(c.kvBytes, (b) => new Float64Array(b)), S * numLayers) as Float64Array;
   run.kvTotal = check(fromBase64(c.kvTotal, (b) => new Float64Array(b)), S) as Float64Array;
   run.mhaBytes = check(fromBase64(c.mhaBytes, (b) => new Float64Array(b)), S) as Float64Array;
+  run.runMs = check(fromBase64(c.runMs, (b) => new Float32Array(b)), S) as Float32Array;
   if (saved.texts.length !== T || saved.routing.length !== run.routing.length) throw new Error('saved run is inconsistent');
   run.texts = saved.texts.slice();
   run.scoresKept = saved.routing.every((r) => r.scores !== null);
@@ -106,7 +106,6 @@ export function loadRun(saved: SavedRun): RunData {
   run.nextSeq = saved.nextSeq;
   run.steps = saved.steps;
   run.summary = saved.summary;
-  run.recentDecodeMs = saved.recentDecodeMs;
   for (let t = 0; t < T; t++) accumulate(run, t, 1);
   relayout(run);
   return run;

@@ -7,8 +7,11 @@
  * Per-token data is columnar and append-only: successive states share the typed arrays and each reads
  * only up to its own counts, so appending never copies (a relabel, which rewrites old tokens, copies).
  */
-import type { HostMessage, Layer, RunMode, RunSummary, StreamEvent } from '../extension/protocol';
-import { type ReasoningStep, Segment, type SamplingSettings, type TraceMeta } from '../extension/trace/types';
+import type { HostMessage, Layer, RunMode, RunSummary, StepColumns, TokenColumns } from '../extension/protocol';
+import { decodeTokensPerSecond, mhaEquivalentBytes } from '../extension/trace/figures';
+import type { SamplingSettings } from '../extension/trace/sampling';
+import type { SegmentEvent } from '../extension/trace/segmenter';
+import { type ReasoningStep, Segment, type TraceMeta } from '../extension/trace/types';
 
 export const MAX_PENDING = 256;
 /** A row of the token view ends after a newline, at a segment change, or after this many tokens. */
@@ -45,8 +48,8 @@ export interface RunData {
   kvTotal: Float64Array;
   mhaBytes: Float64Array;
   steps: ReasoningStep[];
-  /** Wall ms of the most recent decode steps (for tokens/s). */
-  recentDecodeMs: number[];
+  /** Time inside session.run per model call (step 0 is the prefill). */
+  runMs: Float32Array;
   summary: RunSummary | null;
   /** Sequence numbers that never arrived (waiting gave up). */
   missedMessages: number;
@@ -106,7 +109,7 @@ export function newRun(runId: number, mode: RunMode, meta: TraceMeta): RunData {
     routing: moeLayers.map(() => ({ expertIds: new Int16Array(cap * k), weights: new Float32Array(cap * k), scores: new Float32Array(cap * e) })),
     rowStarts: new Int32Array(64), rowCount: 0,
     stepCount: 0, tokensInCache: new Int32Array(64), kvBytes: new Float64Array(64 * meta.model.numLayers), kvTotal: new Float64Array(64), mhaBytes: new Float64Array(64),
-    steps: [], recentDecodeMs: [], summary: null, missedMessages: 0,
+    steps: [], runMs: new Float32Array(64), summary: null, missedMessages: 0,
     loadBySegment: new Float64Array(3 * moeLayers.length * e), scoreSumBySegment: new Float64Array(3 * moeLayers.length * e),
     tokensBySegment: [0, 0, 0], scoresKept: true,
   };
@@ -153,79 +156,78 @@ export function relayout(run: RunData): void {
   layoutRowsFrom(run, 0);
 }
 
-function appendToken(run: RunData, e: Extract<StreamEvent, { type: 'token' }>): void {
-  const t = run.tokenCount;
-  if (e.index !== t) return; // tokens arrive in order within a run; anything else is not this run's next token
+/** Appends a batch of token columns: one `set()` per column (routing: one per layer and kind). */
+function appendTokens(run: RunData, c: TokenColumns): void {
+  if (c.first !== run.tokenCount) return; // tokens arrive in order within a run; anything else is not this run's next batch
   const { expertsPerToken: k, nRoutedExperts: n } = run.meta.model;
-  run.ids = grown(run.ids, t + 1);
-  run.segments = grown(run.segments, t + 1);
-  run.spanStart = grown(run.spanStart, t + 1);
-  run.spanEnd = grown(run.spanEnd, t + 1);
-  run.ids[t] = e.id;
-  run.texts[t] = e.text;
-  run.segments[t] = e.segment;
-  run.spanStart[t] = e.span ? e.span[0] : -1;
-  run.spanEnd[t] = e.span ? e.span[1] : -1;
+  const t0 = run.tokenCount;
+  const end = t0 + c.count;
+  run.ids = grown(run.ids, end);
+  run.segments = grown(run.segments, end);
+  run.spanStart = grown(run.spanStart, end);
+  run.spanEnd = grown(run.spanEnd, end);
+  run.ids.set(c.ids, t0);
+  run.segments.set(c.segments, t0);
+  for (let i = 0; i < c.count; i++) {
+    run.spanStart[t0 + i] = c.spans[2 * i];
+    run.spanEnd[t0 + i] = c.spans[2 * i + 1];
+  }
+  for (let i = 0; i < c.count; i++) run.texts[t0 + i] = c.texts[i];
   run.routing = run.routing.map((r, l) => {
-    const wire = e.routing[l];
-    const next = { expertIds: grown(r.expertIds, (t + 1) * k), weights: grown(r.weights, (t + 1) * k), scores: grown(r.scores, (t + 1) * n) };
-    if (wire) {
-      for (let j = 0; j < k; j++) {
-        next.expertIds[t * k + j] = wire.expertIds[j] ?? -1;
-        next.weights[t * k + j] = wire.weights[j] ?? 0;
-      }
-      for (let j = 0; j < n; j++) next.scores[t * n + j] = wire.scores[j] ?? 0;
-    } else next.expertIds.fill(-1, t * k, (t + 1) * k);
+    const next = { expertIds: grown(r.expertIds, end * k), weights: grown(r.weights, end * k), scores: grown(r.scores, end * n) };
+    next.expertIds.set(c.expertIds.subarray(l * c.count * k, (l + 1) * c.count * k), t0 * k);
+    next.weights.set(c.weights.subarray(l * c.count * k, (l + 1) * c.count * k), t0 * k);
+    next.scores.set(c.scores.subarray(l * c.count * n, (l + 1) * c.count * n), t0 * n);
     return next;
   });
-  run.tokenCount = t + 1;
-  accumulate(run, t, 1);
-  if (startsRow(run, t)) {
-    run.rowStarts = grown(run.rowStarts, run.rowCount + 1);
-    run.rowStarts[run.rowCount++] = t;
+  run.tokenCount = end;
+  for (let t = t0; t < end; t++) {
+    accumulate(run, t, 1);
+    if (startsRow(run, t)) {
+      run.rowStarts = grown(run.rowStarts, run.rowCount + 1);
+      run.rowStarts[run.rowCount++] = t;
+    }
   }
 }
 
-function applyEvent(run: RunData, e: StreamEvent): void {
-  switch (e.type) {
-    case 'token':
-      appendToken(run, e);
-      return;
-    case 'kv': {
-      const s = run.stepCount;
-      const layers = run.meta.model.numLayers;
-      run.tokensInCache = grown(run.tokensInCache, s + 1);
-      run.kvBytes = grown(run.kvBytes, (s + 1) * layers);
-      run.kvTotal = grown(run.kvTotal, s + 1);
-      run.mhaBytes = grown(run.mhaBytes, s + 1);
-      run.tokensInCache[s] = e.tokensInCache;
-      for (let l = 0; l < layers; l++) run.kvBytes[s * layers + l] = e.bytesPerLayer[l] ?? 0;
-      run.kvTotal[s] = e.totalBytes;
-      run.mhaBytes[s] = e.mhaEquivalentBytes;
-      run.stepCount = s + 1;
-      return;
-    }
-    case 'segment': {
-      const ev = e.event;
-      if (ev.type === 'step') run.steps = [...run.steps, { ...ev.step }];
-      else if (ev.type === 'relabel') {
-        const end = Math.min(ev.end, run.tokenCount);
-        if (ev.start >= end) return;
-        run.segments = run.segments.slice(); // earlier states keep their labels and rows
-        run.rowStarts = run.rowStarts.slice();
-        for (let t = ev.start; t < end; t++) {
-          accumulate(run, t, -1);
-          run.segments[t] = ev.segment;
-          accumulate(run, t, 1);
-        }
-        layoutRowsFrom(run, ev.start);
-      }
-      return; // 'enter' repeats what the tokens' segments already say
-    }
-    case 'timing':
-      if (e.phase === 'decode') run.recentDecodeMs = [...run.recentDecodeMs.slice(-(RECENT_STEPS - 1)), e.wallMs];
-      return;
+function appendSteps(run: RunData, c: StepColumns): void {
+  if (c.first !== run.stepCount) return;
+  const layers = run.meta.model.numLayers;
+  const s0 = run.stepCount;
+  const end = s0 + c.count;
+  run.tokensInCache = grown(run.tokensInCache, end);
+  run.kvBytes = grown(run.kvBytes, end * layers);
+  run.kvTotal = grown(run.kvTotal, end);
+  run.mhaBytes = grown(run.mhaBytes, end);
+  run.runMs = grown(run.runMs, end);
+  run.tokensInCache.set(c.tokensInCache, s0);
+  run.kvBytes.set(c.kvBytes, s0 * layers);
+  run.runMs.set(c.runMs, s0);
+  for (let s = s0; s < end; s++) {
+    let total = 0;
+    for (let l = 0; l < layers; l++) total += run.kvBytes[s * layers + l];
+    run.kvTotal[s] = total;
+    run.mhaBytes[s] = mhaEquivalentBytes(run.meta.model, run.tokensInCache[s]);
   }
+  run.stepCount = end;
+}
+
+function applySegment(run: RunData, e: SegmentEvent): void {
+  if (e.type === 'step') run.steps = [...run.steps, { ...e.step }];
+  else if (e.type === 'relabel') {
+    const end = Math.min(e.end, run.tokenCount);
+    if (e.start >= end) return;
+    run.segments = run.segments.slice(); // earlier states keep their labels and rows
+    run.rowStarts = run.rowStarts.slice();
+    for (let t = e.start; t < end; t++) {
+      if (run.segments[t] === e.segment) continue;
+      accumulate(run, t, -1);
+      run.segments[t] = e.segment;
+      accumulate(run, t, 1);
+    }
+    layoutRowsFrom(run, e.start);
+  }
+  // 'enter' repeats what the tokens' segments already say
 }
 
 /** Applies one in-order stream message to a copy of `run`. */
@@ -235,7 +237,11 @@ function applyStream(run: RunData, m: StreamMessage): RunData {
     // the sums are small: copied so that no earlier state changes
     loadBySegment: run.loadBySegment.slice(), scoreSumBySegment: run.scoreSumBySegment.slice(), tokensBySegment: [...run.tokensBySegment],
   };
-  if (m.type === 'runEvents') for (const e of m.events) applyEvent(next, e);
+  if (m.type === 'runData') {
+    if (m.tokens) appendTokens(next, m.tokens);
+    if (m.steps) appendSteps(next, m.steps);
+    for (const e of m.segments) applySegment(next, e);
+  }
   else if (m.type === 'runDone') next.summary = m.summary;
   return next;
 }
@@ -276,7 +282,7 @@ export function reduce(state: InspectorState, m: HostMessage): InspectorState {
       const run = newRun(m.runId, m.mode, m.meta);
       return drain({ ...state, run, error: null, acceptAnyRun: false, pending: state.pending.filter((p) => p.runId === m.runId) });
     }
-    case 'runEvents':
+    case 'runData':
     case 'runDone': {
       const current = state.run;
       if (current && m.runId === current.runId) {
@@ -293,10 +299,9 @@ export function reduce(state: InspectorState, m: HostMessage): InspectorState {
   }
 }
 
-/** Decode tokens per second over the most recent steps (wall clock of the engine). */
+/** Decode tokens per second over the most recent steps (figures.ts's one definition). */
 export function tokensPerSecond(run: RunData): number {
-  const ms = run.recentDecodeMs.reduce((a, b) => a + b, 0);
-  return ms > 0 ? (run.recentDecodeMs.length * 1000) / ms : 0;
+  return decodeTokensPerSecond(run.runMs, Math.max(1, run.stepCount - RECENT_STEPS), run.stepCount);
 }
 
 export const isPromptToken = (run: RunData, t: number) => run.spanStart[t] !== -1 || run.segments[t] === Segment.Prompt;

@@ -1,14 +1,21 @@
 import * as vscode from 'vscode';
-import type { Layer, WireRouting } from '../protocol';
+import type { Layer } from '../protocol';
 import { topExpertAt } from '../trace/figures';
 import { expertColor } from './palette';
 import { type PromptSource, documentSpan } from './sourceSpans';
+
+/** One MoE layer's choice for one token: its k experts and their gate weights. */
+export interface TokenRouting {
+  layer: number;
+  expertIds: ArrayLike<number>;
+  weights: ArrayLike<number>;
+}
 
 export interface DecoratedToken {
   index: number;
   text: string;
   range: vscode.Range;
-  routing: WireRouting[];
+  routing: TokenRouting[];
 }
 
 /** What the decorations show right now (the test API reads it; the editor API cannot be asked). */
@@ -57,7 +64,7 @@ export class SourceDecorations implements vscode.Disposable {
   }
 
   /** Adds a prompt token; repainting waits for `paint()` (once per batch). */
-  addToken(index: number, text: string, span: readonly [number, number] | null, routing: WireRouting[]): void {
+  addToken(index: number, text: string, span: readonly [number, number] | null, routing: TokenRouting[]): void {
     if (!this.document || !this.source || !span) return;
     const offsets = documentSpan(span, this.source);
     if (!offsets) return;
@@ -144,7 +151,8 @@ function decorationType(expert: number): vscode.TextEditorDecorationType {
 function hoverText(token: DecoratedToken, layer: Layer): string {
   const lines = [`**MoE Lens** · token ${token.index} \`${JSON.stringify(token.text).slice(1, -1).replace(/`/g, "'")}\``, '', '| layer | experts (gate weight) |', '|---|---|'];
   for (const r of token.routing) {
-    const experts = r.expertIds.map((id, i) => `E${id} (${r.weights[i].toFixed(2)})`).join(', ');
+    const order = Array.from(r.expertIds, (id, i) => ({ id, weight: r.weights[i] })).filter((x) => x.id >= 0).sort((a, b) => b.weight - a.weight);
+    const experts = order.map((x) => `E${x.id} (${x.weight.toFixed(2)})`).join(', ');
     lines.push(`| ${r.layer === layer ? `**${r.layer}**` : r.layer} | ${experts} |`);
   }
   return lines.join('\n');

@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import { PROTOCOL_VERSION, type Layer, type WebviewMessage, assertNever } from '../protocol';
 import { RunChannel } from '../inspector/stream';
 import type { TraceStore } from '../trace/store';
-import type { SamplingSettings } from '../trace/types';
+import { decodeTokensPerSecond } from '../trace/figures';
+import type { SamplingSettings } from '../trace/sampling';
 import type { SourceDecorations } from './decorations';
 import { loadEngine } from './engineLoader';
 import { InspectorPanel } from './inspectorPanel';
@@ -119,7 +120,7 @@ export class RunController implements vscode.Disposable {
   }
 
   /** Runs `program` (wrapped in the model's prompt format) and resolves when the run has ended. */
-  async runProgram(program: string, origin?: ProgramOrigin, settings: SamplingSettings = samplingSettings()): Promise<RunRecord | undefined> {
+  async runProgram(program: string, origin?: ProgramOrigin, settings: SamplingSettings = samplingSettings((m) => this.log.warn(m))): Promise<RunRecord | undefined> {
     await this.stop();
     this.program = program;
     this.origin = origin;
@@ -150,8 +151,6 @@ export class RunController implements vscode.Disposable {
     const channel = new RunChannel(runId, (m) => view?.post(m));
     const prompt = engine.formatPrompt(model.folder, program);
     this.log.info(`run ${runId}: ${prompt.length} prompt characters, ${JSON.stringify(settings)}`);
-    let generated = 0;
-    let decodeMs = 0;
     let lastSpeedUpdate = 0;
     const done = (async () => {
       const events = engine.run(model, { prompt, settings, signal: abort.signal });
@@ -164,22 +163,26 @@ export class RunController implements vscode.Disposable {
           break;
         }
         const e = next.value;
-        channel.engineEvent(e);
-        if (e.type === 'token' && e.span) {
-          this.decorations.addToken(e.index, e.text, e.span, e.routing.map((r) => ({ layer: r.layer, expertIds: Array.from(r.expertIds), weights: Array.from(r.weights), scores: [] })));
-        } else if (e.type === 'timing') {
-          if (e.phase === 'prefill') this.decorations.paint();
-          else {
-            generated++;
-            decodeMs += e.runMs;
-            this.progress.fire({ runId, generatedTokens: generated });
+        if (e.type === 'start') {
+          record.store = e.store;
+          channel.start(e.store);
+        } else if (e.type === 'step' && record.store) {
+          channel.step(e.segments);
+          const store = record.store;
+          if (e.phase === 'prefill') {
+            this.decorateTokens(store, e.firstToken, e.firstToken + e.tokenCount);
+            this.decorations.paint();
+          } else {
+            this.progress.fire({ runId, generatedTokens: e.step });
             const now = performance.now();
             if (now - lastSpeedUpdate > 250) {
               lastSpeedUpdate = now;
-              this.statusBar.setSpeed(decodeMs > 0 ? (generated * 1000) / decodeMs : 0);
+              this.statusBar.setSpeed(decodeTokensPerSecond(store.stepRunMs()));
             }
           }
         } else if (e.type === 'done') {
+          const { type: _, ...summary } = e;
+          channel.done(summary);
           record.done = { reason: e.reason, generatedTokens: e.generatedTokens, ...(e.message ? { message: e.message } : {}) };
           this.log.info(`run ${runId} done: ${e.reason}, ${e.generatedTokens} tokens, ${e.decodeTokensPerSecond.toFixed(0)} tok/s${e.message ? ` (${e.message})` : ''}`);
           if (e.reason === 'error') void showError(`MoE Lens: the run failed: ${e.message ?? 'unknown error'}`);
@@ -197,6 +200,19 @@ export class RunController implements vscode.Disposable {
     this.active = { runId, abort, done };
     await done;
     return record;
+  }
+
+  /** Prompt tokens [from, to) of a run onto their source ranges in the editor. */
+  private decorateTokens(store: TraceStore, from: number, to: number): void {
+    const k = store.meta.model.expertsPerToken;
+    const spans = store.sourceSpans();
+    const texts = store.tokenTexts();
+    const layers = store.meta.model.moeLayers.map((_, l) => store.routing(l));
+    for (let t = from; t < to; t++) {
+      if (spans[2 * t] < 0) continue;
+      const routing = layers.map((r) => ({ layer: r.layer, expertIds: r.expertIds.subarray(t * k, (t + 1) * k), weights: r.weights.subarray(t * k, (t + 1) * k) }));
+      this.decorations.addToken(t, texts[t], [spans[2 * t], spans[2 * t + 1]], routing);
+    }
   }
 
   /** Stops the run in progress (within one decode step) and waits for it to end. */

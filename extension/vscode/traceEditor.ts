@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { replayTrace } from '../inspector/stream';
+import { traceMessages } from '../inspector/stream';
+import { runSummary } from '../trace/figures';
 import { PROTOCOL_VERSION, type WebviewMessage } from '../protocol';
 import type { TraceStore } from '../trace/store';
 import { InspectorView } from './inspectorView';
@@ -65,6 +66,6 @@ export class TraceEditorProvider implements vscode.CustomReadonlyEditorProvider<
       void showError(`MoE Lens could not open the trace: ${message}`);
       return;
     }
-    replayTrace(document.store, this.nextRunId++, (m) => view.post(m));
+    for (const m of traceMessages(document.store, this.nextRunId++, runSummary(document.store))) view.post(m);
   }
 }

@@ -143,6 +143,25 @@ export async function waitPosted(page: Page, match: (m: Posted) => boolean, time
   }
 }
 
+/**
+ * Host messages as a script: typed arrays travel as base64 and are rebuilt in the page, so the webview
+ * receives what VS Code's postMessage delivers (typed arrays, structured-cloned), not JSON look-alikes.
+ */
+export function messagesScript(messages: HostMessage[]): string {
+  const json = JSON.stringify(messages, (_key, value: unknown) => {
+    if (!ArrayBuffer.isView(value)) return value;
+    const view = value as ArrayBufferView;
+    return { $typed: view.constructor.name, b64: Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64') };
+  });
+  return `JSON.parse(${JSON.stringify(json)}, (_k, v) => {
+    if (!v || typeof v !== 'object' || typeof v.$typed !== 'string') return v;
+    const bin = atob(v.b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new globalThis[v.$typed](bytes.buffer);
+  })`;
+}
+
 export interface InspectorPage {
   page: Page;
   context: BrowserContext;
@@ -172,7 +191,7 @@ export async function openInspector(browser: Browser, url: string, theme: ThemeN
   return {
     page, context, problems,
     post: async (messages) => {
-      await page.evaluate(`(${JSON.stringify(messages)}).forEach((m) => window.postMessage(m, '*'))`);
+      await page.evaluate(`${messagesScript(messages)}.forEach((m) => window.postMessage(m, '*'))`);
     },
     posted,
     violations: () => page.evaluate('window.__violations') as Promise<string[]>,

@@ -9,7 +9,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { PROTOCOL_VERSION, type HostMessage, type StreamEvent } from '../../extension/protocol';
+import { PROTOCOL_VERSION, type HostMessage } from '../../extension/protocol';
+import { mhaEquivalentBytes } from '../../extension/trace/figures';
 import { Segment } from '../../extension/trace/types';
 import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
@@ -169,13 +170,15 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
 
   it('states KV-cache bytes from the engine and the 5.0× latent-vs-MHA ratio; expert load beside it', async () => {
     const page = await liveRun('dark', 1);
-    const kv = rec.live.flatMap((m) => (m.type === 'runEvents' ? m.events : [])).filter((e): e is Extract<StreamEvent, { type: 'kv' }> => e.type === 'kv');
-    const last = kv.at(-1);
-    assert.ok(last);
+    const { store } = rec;
+    const lastStep = store.stepCount - 1;
+    const layers = store.meta.model.numLayers;
+    const latent = Array.from(store.stepKvBytes().subarray(lastStep * layers)).reduce((a, b) => a + b, 0);
+    const tokensInCache = store.stepTokensInCache()[lastStep];
     const figures = page.page.getByTestId('kv-figures');
-    assert.equal(await figures.getAttribute('data-latent'), String(last.totalBytes));
-    assert.equal(await figures.getAttribute('data-mha'), String(last.mhaEquivalentBytes));
-    assert.equal(await figures.getAttribute('data-tokens'), String(last.tokensInCache));
+    assert.equal(await figures.getAttribute('data-latent'), String(latent));
+    assert.equal(await figures.getAttribute('data-mha'), String(mhaEquivalentBytes(store.meta.model, tokensInCache)));
+    assert.equal(await figures.getAttribute('data-tokens'), String(tokensInCache));
     assert.equal(await figures.getAttribute('data-ratio'), '5.00');
     assert.match((await figures.textContent()) ?? '', /5\.0× smaller/);
     assert.equal(await page.page.locator('[data-testid="kv-chart"] canvas').count(), 1, 'the chart is drawn by uPlot on a canvas');
@@ -236,9 +239,10 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     inspector = page;
     const hostile = ['<script>window.__pwned = 1</script>', '<img src=x onerror="window.__pwned = 2">', '\u202Egnp.exe', 'a\u0000b\u001b[31mred', '&lt;b&gt;', 'z'.repeat(10_000), '\u2066iso\u2069\u200b'];
     // the recorded run with some token texts replaced: what a model could emit
-    const messages = (JSON.parse(JSON.stringify(rec.live)) as HostMessage[]).map((m) => {
-      if (m.type === 'runEvents') for (const e of m.events) if (e.type === 'token' && e.index < hostile.length) e.text = hostile[e.index];
-      return m;
+    const messages = rec.live.map((m): HostMessage => {
+      if (m.type !== 'runData' || !m.tokens) return m;
+      const { first } = m.tokens;
+      return { ...m, tokens: { ...m.tokens, texts: m.tokens.texts.map((text, i) => hostile[first + i] ?? text) } };
     });
     await page.post([initMessage('live', 1), ...messages]);
     await page.rendered(1, lastSeq(messages));

@@ -1,17 +1,18 @@
-/** Event streams recorded from the real engine (the bundled model on a bundled sample program). */
+/** Runs recorded from the real engine (the bundled model on a bundled sample program), as the host posts them. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '../../extension/engine/model';
 import { formatPrompt } from '../../extension/engine/modelDir';
 import { run } from '../../extension/engine/run';
-import { RunChannel, replayTrace } from '../../extension/inspector/stream';
+import { RunChannel, traceMessages } from '../../extension/inspector/stream';
 import type { HostMessage } from '../../extension/protocol';
+import { runSummary } from '../../extension/trace/figures';
 import { traceFromJson, traceToJson } from '../../extension/trace/jsonFormat';
+import { DEFAULT_SAMPLING, type SamplingSettings } from '../../extension/trace/sampling';
 import type { TraceStore } from '../../extension/trace/store';
-import type { SamplingSettings } from '../../extension/trace/types';
 import { BUNDLED, ROOT } from '../helpers';
 
-export const GREEDY: SamplingSettings = { maxNewTokens: 400, temperature: 0, topK: 0, topP: 1, seed: 0 };
+export const GREEDY: SamplingSettings = { ...DEFAULT_SAMPLING };
 
 export interface Recording {
   source: string;
@@ -33,7 +34,15 @@ export async function recordRun(runId: number, sample = 'loop.py', settings = GR
     for (;;) {
       const r = await gen.next();
       if (r.done) return { source, prompt, live, store: r.value };
-      channel.engineEvent(r.value);
+      const e = r.value;
+      if (e.type === 'start') channel.start(e.store);
+      else if (e.type === 'step') {
+        channel.step(e.segments);
+        await new Promise((resolve) => setTimeout(resolve, 0)); // let batches go out as they would in the extension host
+      } else {
+        const { type: _, ...summary } = e;
+        channel.done(summary);
+      }
     }
   } finally {
     await model.session.release();
@@ -42,7 +51,6 @@ export async function recordRun(runId: number, sample = 'loop.py', settings = GR
 
 /** The recorded run saved as a trace file, read back, and replayed as the trace editor would. */
 export function replayOf(store: TraceStore, runId: number): HostMessage[] {
-  const messages: HostMessage[] = [];
-  replayTrace(traceFromJson(traceToJson(store)), runId, (m) => messages.push(m));
-  return messages;
+  const back = traceFromJson(traceToJson(store));
+  return traceMessages(back, runId, runSummary(back));
 }
