@@ -1,81 +1,133 @@
 /**
- * Engine benchmark (not a test): prints one figure per line. Run: npm run bench
- *   decode tok/s (cpu)         greedy decoding of held-out programs through Decoder, batch 1
- *   loop overhead              (wall − time inside session.run) / wall for the full event loop (run())
- *   routing outputs overhead   decode time reading all outputs vs leaving the routing outputs unfetched
- *   trace bytes/token/layer    routing storage of the columnar trace per token per MoE layer
+ * Engine benchmark (not a test): prints one figure per line, each a median over rounds measured in this
+ * run, on the path a user has — run() → RunChannel → a VS Code-style serialised postMessage.
+ *   decode tok/s                     greedy decoding of held-out programs through run(), batch 1
+ *   routing outputs overhead         decode time per token of the model vs the same graph without routing outputs
+ *   loop overhead                    (wall − time inside session.run) / wall for whole runs, channel included
+ *   cold first token ms (cpu)        process start → first generated token, in a fresh process (bench/cold.ts)
+ *   trace bytes per token            measured: the JSON trace file's bytes / tokens, and the store's columns
+ * Run: npm run bench [-- webgpu]
  */
-import { resolve } from 'node:path';
-import { Decoder } from '../extension/engine/decoder';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { type LoadedModel, loadModel } from '../extension/engine/model';
 import { formatPrompt } from '../extension/engine/modelDir';
+import { withoutGraphOutputs } from '../extension/engine/onnxGraph';
 import { run } from '../extension/engine/run';
-import { argmax } from '../extension/engine/sampler';
 import { fixedSample, readHeldout } from '../extension/eval/heldout';
+import { RunChannel } from '../extension/inspector/stream';
+import type { HostMessage } from '../extension/protocol';
+import { traceToJson } from '../extension/trace/jsonFormat';
+import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
+import type { TraceStore } from '../extension/trace/store';
+import { median, serializeLikeVsCode } from './measure';
 
-const MODEL = resolve(__dirname, '..', '..', 'models', 'moe-lens-mini');
-const ROUNDS = 5;
+const ROOT = resolve(__dirname, '..', '..');
+const MODEL = join(ROOT, 'models', 'moe-lens-mini');
+const ROUNDS = 7;
+const TOKENS = 200;
 
-async function decodeLoop(model: LoadedModel, prompts: number[][], routing: boolean): Promise<{ tokens: number; ms: number }> {
+/** The model folder with every routing output removed from the graph: the baseline a user without MoE Lens would run. */
+async function withoutRouting(dir: string): Promise<string> {
+  const copy = await mkdtemp(join(tmpdir(), 'moe-lens-bench-'));
+  await cp(dir, copy, { recursive: true });
+  const bytes = await readFile(join(dir, 'model.onnx'));
+  await writeFile(join(copy, 'model.onnx'), withoutGraphOutputs(bytes, (name) => name.startsWith('routing.')));
+  return copy;
+}
+
+interface RoundResult {
+  /** Wall ms of decode steps, and their count. */
+  decodeMs: number;
+  tokens: number;
+  /** Whole-run wall ms and time inside session.run, channel included. */
+  wallMs: number;
+  runMs: number;
+  store: TraceStore;
+}
+
+async function decodeAll(model: LoadedModel, prompts: string[], channel: boolean): Promise<RoundResult> {
+  let decodeMs = 0;
   let tokens = 0;
-  let ms = 0;
-  for (const ids of prompts) {
-    const decoder = new Decoder(model, { routing });
-    let step = await decoder.forward(ids);
-    const start = performance.now();
-    for (let n = 0; n < 200; n++) {
-      step = await decoder.forward([argmax(step.logits)]);
-      tokens++;
+  let wallMs = 0;
+  let runMs = 0;
+  let store: TraceStore | undefined;
+  let posted = 0;
+  for (const prompt of prompts) {
+    const started = performance.now();
+    const ch = channel ? new RunChannel(1, (m: HostMessage) => { posted += serializeLikeVsCode(m).bytes; }) : undefined;
+    const events = run(model, { prompt, settings: { ...DEFAULT_SAMPLING, maxNewTokens: TOKENS } });
+    for (;;) {
+      const next = await events.next();
+      if (next.done) { store = next.value; break; }
+      const e = next.value;
+      if (e.type === 'start') ch?.start(e.store);
+      else if (e.type === 'step') {
+        ch?.step(e.segments);
+        runMs += e.runMs;
+        if (e.phase === 'decode') { decodeMs += e.wallMs; tokens++; }
+      } else {
+        const { type: _, ...summary } = e;
+        ch?.done(summary);
+      }
     }
-    ms += performance.now() - start;
-    decoder.dispose();
+    wallMs += performance.now() - started;
   }
-  return { tokens, ms };
+  if (channel && posted === 0) throw new Error('the channel posted nothing');
+  return { decodeMs, tokens, wallMs, runMs, store: store as TraceStore };
+}
+
+async function coldFirstToken(): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, 'cold.js')], { cwd: ROOT });
+  const m = /first token ms: ([\d.]+)/.exec(stdout);
+  if (!m) throw new Error(`bench/cold printed no figure: ${stdout}`);
+  return Number(m[1]);
 }
 
 async function main(): Promise<void> {
   const provider = process.argv[2] ?? 'cpu';
+  const bareDir = await withoutRouting(MODEL);
   const model = await loadModel(MODEL, { providers: [provider] });
-  const programs = fixedSample(await readHeldout(MODEL), 8);
-  const prompts = programs.map((p) => model.folder.tokenizer.encode(formatPrompt(model.folder, p.program)).ids);
-  await decodeLoop(model, prompts.slice(0, 2), true); // warm-up
+  const bare = await loadModel(bareDir, { providers: [provider] });
+  try {
+    const programs = fixedSample(await readHeldout(MODEL), 8);
+    const prompts = programs.map((p) => formatPrompt(model.folder, p.program));
+    await decodeAll(model, prompts.slice(0, 2), true); // warm-up
+    await decodeAll(bare, prompts.slice(0, 2), false);
 
-  // interleave the two variants so drift in machine load hits both alike
-  const withRouting = { tokens: 0, ms: 0 };
-  const without = { tokens: 0, ms: 0 };
-  for (let r = 0; r < ROUNDS; r++) {
-    const a = await decodeLoop(model, prompts, true);
-    const b = await decodeLoop(model, prompts, false);
-    withRouting.tokens += a.tokens; withRouting.ms += a.ms;
-    without.tokens += b.tokens; without.ms += b.ms;
-  }
-  const perTokWith = withRouting.ms / withRouting.tokens;
-  const perTokWithout = without.ms / without.tokens;
-
-  let wall = 0;
-  let inside = 0;
-  let generated = 0;
-  let bytesPerTokenLayer = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const p of programs) {
-      const start = performance.now();
-      const gen = run(model, { prompt: formatPrompt(model.folder, p.program), settings: { maxNewTokens: 400, temperature: 0, topK: 0, topP: 1, seed: 0 } });
-      let next = await gen.next();
-      while (!next.done) next = await gen.next();
-      wall += performance.now() - start;
-      const store = next.value;
-      inside += store.stepRunMs().reduce((a, b) => a + b, 0);
-      generated += store.stepCount - 1;
-      bytesPerTokenLayer = store.routingBytesPerTokenPerLayer();
+    // interleaved rounds, so drift in machine load hits both alike; medians of per-round ratios
+    const overhead: number[] = [];
+    const loop: number[] = [];
+    const speed: number[] = [];
+    let last: RoundResult | undefined;
+    for (let r = 0; r < ROUNDS; r++) {
+      const withRouting = await decodeAll(model, prompts, true);
+      const without = await decodeAll(bare, prompts, false);
+      const perTokenWith = withRouting.decodeMs / withRouting.tokens;
+      const perTokenWithout = without.decodeMs / without.tokens;
+      overhead.push((100 * (perTokenWith - perTokenWithout)) / perTokenWithout);
+      loop.push((100 * (withRouting.wallMs - withRouting.runMs)) / withRouting.wallMs);
+      speed.push(1000 / perTokenWith);
+      last = withRouting;
     }
+    const cold = [await coldFirstToken(), await coldFirstToken(), await coldFirstToken()];
+    const store = last?.store as TraceStore;
+    const json = Buffer.byteLength(traceToJson(store));
+    console.log(`model: ${model.folder.dir}, provider ${model.provider}, ${prompts.length} prompts × ${TOKENS} tokens × ${ROUNDS} rounds (medians)`);
+    console.log(`decode tok/s (${model.provider}): ${median(speed).toFixed(0)}`);
+    console.log(`routing outputs overhead: ${median(overhead).toFixed(1)}% (per-round: ${overhead.map((x) => x.toFixed(1)).join(', ')})`);
+    console.log(`loop overhead: ${median(loop).toFixed(1)}% (wall vs session.run, RunChannel + serialised posts included; per-round: ${loop.map((x) => x.toFixed(1)).join(', ')})`);
+    console.log(`cold first token ms (${provider}): ${median(cold).toFixed(0)} (runs: ${cold.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`trace bytes per token: ${(json / store.tokenCount).toFixed(0)} in the JSON file (${store.tokenCount} tokens, ${json} bytes); `
+      + `${store.bytesPerToken().toFixed(0)} in memory (${store.meta.model.moeLayers.length} MoE layers × k=${store.meta.model.expertsPerToken}, E=${store.meta.model.nRoutedExperts})`);
+  } finally {
+    await model.session.release();
+    await bare.session.release();
+    await rm(bareDir, { recursive: true, force: true });
   }
-  console.log(`model: ${model.folder.dir}, provider ${model.provider}, ${prompts.length} prompts × ${ROUNDS} rounds`);
-  console.log(`decode tok/s (${model.provider}): ${(1000 / perTokWith).toFixed(0)}`);
-  console.log(`decode tok/s without reading routing (${model.provider}): ${(1000 / perTokWithout).toFixed(0)}`);
-  console.log(`routing outputs overhead: ${((100 * (perTokWith - perTokWithout)) / perTokWithout).toFixed(1)}%`);
-  console.log(`loop overhead: ${((100 * (wall - inside)) / wall).toFixed(1)}% (${generated} tokens through run(), ${(generated / (wall / 1000)).toFixed(0)} tok/s end to end)`);
-  console.log(`trace routing bytes per token per MoE layer: ${bytesPerTokenLayer}`);
-  await model.session.release();
 }
 
 main().catch((e: unknown) => {
