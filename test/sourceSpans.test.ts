@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatPrompt } from '../extension/engine/modelDir';
+import { formatPrompt, textRange } from '../extension/engine/modelDir';
 import { documentSpan, promptSource } from '../extension/vscode/sourceSpans';
 
 describe('prompt spans back to the document', () => {
   const template = '<|begin|><|user|>\n{program}\n<|assistant|>\n';
   const program = 'n = 7\nprint(n)';
-  const prompt = template.replace('{program}', program);
-  const source = promptSource(template, program.length, 100);
+  const folder = { prompt: { kind: 'template' as const, template } };
+  const prompt = formatPrompt(folder, program);
+  const source = promptSource(textRange(folder, program), 100);
 
   it('places the program after the template prefix', () => {
     assert.deepEqual(source, { promptStart: '<|begin|><|user|>\n'.length, length: program.length, documentStart: 100 });
@@ -27,8 +28,8 @@ describe('prompt spans back to the document', () => {
     assert.deepEqual(documentSpan([end - 1, end + 1], source!), [100 + program.length - 1, 100 + program.length]);
   });
 
-  it('has no mapping when the template has no program slot', () => {
-    assert.equal(promptSource('no slot', 3, 0), undefined);
+  it('has no mapping when the prompt does not hold the selection', () => {
+    assert.equal(promptSource(undefined, 0), undefined);
   });
 });
 
@@ -36,8 +37,9 @@ describe('the prompt format keeps the program exactly', () => {
   it('inserts text with $&, $\', $` and $$ as written (String.replace would expand them and shift every span)', () => {
     const template = '<|begin|><|user|>\n{program}\n<|assistant|>\n';
     const program = "s = '$&'\nt = \"$'$`$$\"\nprint(s)";
-    const prompt = formatPrompt({ promptTemplate: template }, program);
-    const source = promptSource(template, program.length, 0);
+    const folder = { prompt: { kind: 'template' as const, template } };
+    const prompt = formatPrompt(folder, program);
+    const source = promptSource(textRange(folder, program), 0);
     assert.ok(source);
     assert.equal(prompt, `<|begin|><|user|>\n${program}\n<|assistant|>\n`);
     assert.equal(prompt.slice(source.promptStart, source.promptStart + program.length), program);

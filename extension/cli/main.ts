@@ -1,8 +1,9 @@
 import { ModelError } from '../engine/errors';
 import { EVAL_USAGE, evalCommand } from './evalCommand';
+import { INSPECT_USAGE, inspectCommand } from './inspectCommand';
 import { RUN_USAGE, runCommand } from './runCommand';
 
-const USAGE = `usage:\n  ${RUN_USAGE}\n  ${EVAL_USAGE}`;
+const USAGE = `usage:\n  ${RUN_USAGE}\n  ${EVAL_USAGE}\n  ${INSPECT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -11,6 +12,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'eval':
       return evalCommand(rest);
+    case 'inspect-model':
+      return inspectCommand(rest);
     default:
       console.error(USAGE);
       return command === undefined || command === '--help' ? 0 : 2;

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
-import { ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS } from './contract';
 import { KvCache } from './kvCache';
 import type { LoadedModel } from './model';
+import { halfsToFloats } from './moe/recipes';
 import { StepRouting } from './routing';
 
 export interface StepOutput {
@@ -29,17 +29,23 @@ export class Decoder {
   private readonly stepPosition = new BigInt64Array(1);
   private readonly stepFeeds: { ids: ort.Tensor; position: ort.Tensor };
   private readonly routing: StepRouting;
+  /** The step buffers: written by the session each step, never disposed. */
+  private readonly reused: Set<ort.Tensor>;
 
   constructor(private readonly model: LoadedModel) {
     const { layout, routing, folder } = model;
     this.cache = new KvCache(layout.caches, folder.config.numLayers);
-    this.fetchNames = [LOGITS, ...layout.caches.map((c) => c.present), ...routing.outputNames];
+    const { logits } = layout.names;
+    this.fetchNames = [logits, ...layout.caches.map((c) => c.present), ...routing.outputNames];
     this.ones = new BigInt64Array(folder.config.maxPositions).fill(1n);
     this.stepOutputs = {
-      [LOGITS]: new ort.Tensor('float32', new Float32Array(layout.vocabSize), [1, 1, layout.vocabSize]),
+      [logits]: layout.logitsType === 'float32' ? new ort.Tensor('float32', new Float32Array(layout.vocabSize), [1, 1, layout.vocabSize]) : null,
       ...Object.fromEntries(layout.caches.map((c) => [c.present, null])),
+      // outputs without a buffer of their own are allocated by the session each step
+      ...Object.fromEntries(routing.outputNames.map((n) => [n, null])),
       ...routing.stepBuffers(),
     };
+    this.reused = new Set(Object.values(this.stepOutputs).filter((t): t is ort.Tensor => t !== null));
     this.stepFeeds = { ids: new ort.Tensor('int64', this.stepIds, [1, 1]), position: new ort.Tensor('int64', this.stepPosition, [1, 1]) };
     this.routing = new StepRouting(layout.routedLayers.length, layout.expertsPerToken, layout.routedExperts);
   }
@@ -50,6 +56,7 @@ export class Decoder {
 
   async forward(ids: readonly number[]): Promise<StepOutput> {
     const { session, layout } = this.model;
+    const names = layout.names;
     const past = this.cache.sequenceLength;
     const t = ids.length;
     const total = past + t;
@@ -58,24 +65,25 @@ export class Decoder {
     if (single) {
       this.stepIds[0] = BigInt(ids[0]);
       this.stepPosition[0] = BigInt(past);
-      feeds[INPUT_IDS] = this.stepFeeds.ids;
-      if (layout.hasPositionIds) feeds[POSITION_IDS] = this.stepFeeds.position;
+      feeds[names.inputIds] = this.stepFeeds.ids;
+      if (layout.hasPositionIds) feeds[names.positionIds] = this.stepFeeds.position;
     } else {
-      feeds[INPUT_IDS] = new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, t]);
-      if (layout.hasPositionIds) feeds[POSITION_IDS] = new ort.Tensor('int64', BigInt64Array.from({ length: t }, (_, i) => BigInt(past + i)), [1, t]);
+      feeds[names.inputIds] = new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, t]);
+      if (layout.hasPositionIds) feeds[names.positionIds] = new ort.Tensor('int64', BigInt64Array.from({ length: t }, (_, i) => BigInt(past + i)), [1, t]);
     }
     const mask = total <= this.ones.length ? this.ones.subarray(0, total) : new BigInt64Array(total).fill(1n);
-    feeds[ATTENTION_MASK] = new ort.Tensor('int64', mask, [1, total]);
+    feeds[names.attentionMask] = new ort.Tensor('int64', mask, [1, total]);
     const start = performance.now();
     const out = await session.run(feeds, single ? this.stepOutputs : this.fetchNames);
     const runMs = performance.now() - start;
     this.cache.update(out, t);
-    const all = out[LOGITS].data as Float32Array;
     const vocab = layout.vocabSize;
-    const logits = all.slice((t - 1) * vocab, t * vocab);
+    const raw = out[names.logits].data;
+    const logits = raw instanceof Float32Array ? raw.slice((t - 1) * vocab, t * vocab)
+      : halfsToFloats((raw as Uint16Array).subarray((t - 1) * vocab, t * vocab));
     this.routing.resize(t);
     this.model.routing.read(out, this.routing);
-    if (!single) for (const [name, tensor] of Object.entries(out)) if (!this.cache.owns(name)) tensor.dispose();
+    for (const [name, tensor] of Object.entries(out)) if (!this.cache.owns(name) && !this.reused.has(tensor)) tensor.dispose();
     return { logits, routing: this.routing, runMs };
   }
 

@@ -1,7 +1,9 @@
 import type * as ort from 'onnxruntime-node';
+import { join } from 'node:path';
 import { type ModelConfig, moeLayers } from './config';
-import { ATTENTION_MASK, INPUT_IDS, LATENT_PARTS, LOGITS, PACKED_ROUTING, POSITION_IDS, parseCacheName, pastFor, routedLayers, routingNames } from './contract';
+import { LATENT_PARTS, PACKED_ROUTING, parseCacheName, pastFor, routedLayers, routingNames } from './contract';
 import { ModelError } from './errors';
+import type { GraphNames, ModelFolder } from './modelDir';
 
 export interface CacheSpec {
   past: string;
@@ -15,6 +17,8 @@ export interface CacheSpec {
 
 /** What the graph exposes, read from the session's metadata and checked against config.json. */
 export interface GraphLayout {
+  /** Input and output names (the contract's, or those genai_config.json gives). */
+  names: GraphNames;
   caches: CacheSpec[];
   /** MoE layers with routing, ascending. */
   routedLayers: number[];
@@ -24,6 +28,8 @@ export interface GraphLayout {
   /** The graph has the contract's `routing.packed` output (one routing tensor per call). */
   packedRouting: boolean;
   vocabSize: number;
+  /** float32, or float16 for half-precision exports (converted on read). */
+  logitsType: ort.Tensor.Type;
   hasPositionIds: boolean;
   latentCache: boolean;
   outputNames: string[];
@@ -35,28 +41,58 @@ function tensorMeta(list: readonly ort.InferenceSession.ValueMetadata[]) {
   return out;
 }
 
-export function readLayout(session: ort.InferenceSession, config: ModelConfig, modelPath: string, configPath: string): GraphLayout {
-  const inputs = tensorMeta(session.inputMetadata);
-  const outputs = tensorMeta(session.outputMetadata);
-  for (const name of [INPUT_IDS, ATTENTION_MASK]) {
-    if (!inputs.has(name)) {
-      throw new ModelError(modelPath, `the graph has no "${name}" input, so it is not a decoder-only language model export`,
-        'Export with past_key_values inputs (Optimum, transformers.js or training/export.py conventions)');
-    }
-  }
-  if (!outputs.has(LOGITS)) throw new ModelError(modelPath, 'the graph has no "logits" output', 'Re-export the model with a logits output');
+/** `past_key_values.%d.key` → a matcher of names and a builder of the paired name. */
+const template = (t: string) => ({
+  match: new RegExp(`^${t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace('%d', '(\\d+)')}$`),
+  name: (layer: number) => t.replace('%d', String(layer)),
+});
 
-  const caches: CacheSpec[] = [];
-  for (const present of session.outputNames) {
+/** Cache outputs paired with their inputs: by genai_config.json's templates, else present.* ↔ past_key_values.* (Optimum, transformers.js). */
+function pairCaches(outputNames: readonly string[], names: GraphNames): { past: string; present: string; layer: number; part: string }[] {
+  const pairs: { past: string; present: string; layer: number; part: string }[] = [];
+  for (const present of outputNames) {
+    const i = names.presentTemplates.findIndex((t) => template(t).match.test(present));
+    if (i >= 0) {
+      const layer = Number(template(names.presentTemplates[i]).match.exec(present)?.[1]);
+      pairs.push({ past: template(names.pastTemplates[i]).name(layer), present, layer, part: i === 0 ? 'key' : i === 1 ? 'value' : `part${i}` });
+      continue;
+    }
     const past = pastFor(present);
     const parsed = parseCacheName(present);
-    if (!past || !parsed) continue;
-    const meta = inputs.get(past);
-    if (!meta) throw new ModelError(modelPath, `output ${present} has no matching input ${past}`, 'Re-export with paired cache inputs and outputs');
-    caches.push({
-      past, present, layer: parsed.layer, part: parsed.part, type: meta.type,
-      emptyDims: meta.shape.map((d, i) => (i === 0 ? 1 : typeof d === 'number' ? d : 0)),
-    });
+    if (past && parsed) pairs.push({ past, present, layer: parsed.layer, part: parsed.part });
+  }
+  return pairs;
+}
+
+/**
+ * Reads the graph's inputs and outputs and checks them against the folder. `routers` are the MoE
+ * layers found by structure in a third-party graph (moe/discover.ts); without them the contract's
+ * routing outputs are read.
+ */
+export function readLayout(session: ort.InferenceSession, folder: ModelFolder, routers?: { layers: number[]; experts: number; k: number }): GraphLayout {
+  const { config, names, modelPath } = folder;
+  const configPath = join(folder.dir, 'config.json');
+  const inputs = tensorMeta(session.inputMetadata);
+  const outputs = tensorMeta(session.outputMetadata);
+  for (const name of [names.inputIds, names.attentionMask]) {
+    if (!inputs.has(name)) {
+      throw new ModelError(modelPath, `the graph has no "${name}" input, so it is not a decoder-only language model export with a KV cache`,
+        'Export with past_key_values inputs (Optimum, transformers.js, onnxruntime-genai or training/export.py conventions)');
+    }
+  }
+  if (!outputs.has(names.logits)) throw new ModelError(modelPath, `the graph has no "${names.logits}" output`, 'Re-export the model with a logits output');
+
+  const caches: CacheSpec[] = [];
+  for (const pair of pairCaches(session.outputNames, names)) {
+    const meta = inputs.get(pair.past);
+    if (!meta) throw new ModelError(modelPath, `output ${pair.present} has no matching input ${pair.past}`, 'Re-export with paired cache inputs and outputs');
+    caches.push({ ...pair, type: meta.type, emptyDims: meta.shape.map((d, i) => (i === 0 ? 1 : typeof d === 'number' ? d : 0)) });
+  }
+  const fed = new Set([names.inputIds, names.attentionMask, names.positionIds, ...caches.map((c) => c.past)]);
+  const unknown = [...inputs.keys()].filter((n) => !fed.has(n));
+  if (unknown.length > 0) {
+    throw new ModelError(modelPath, `the graph takes inputs MoE Lens does not know how to fill: ${unknown.join(', ')}`,
+      'Export the decoder with input_ids, attention_mask, position_ids and past_key_values.* inputs only');
   }
   const layers = new Set(caches.map((c) => c.layer));
   if (layers.size !== config.numLayers) {
@@ -66,16 +102,25 @@ export function readLayout(session: ort.InferenceSession, config: ModelConfig, m
   const latentCache = caches.some((c) => (LATENT_PARTS as readonly string[]).includes(c.part));
   if (latentCache) checkLatentDims(caches, config, configPath);
 
-  const routed = routedLayers(session.outputNames);
-  if (routed.length > 0) checkRouting(routed, outputs, config, configPath);
-  const vocab = outputs.get(LOGITS)?.shape.at(-1);
+  let routed: number[];
+  let k = 0;
+  let experts = 0;
+  if (routers) {
+    ({ layers: routed, k, experts } = routers);
+  } else {
+    routed = routedLayers(session.outputNames);
+    if (routed.length > 0) {
+      checkRouting(routed, outputs, config, configPath);
+      ({ expertsPerToken: k, nRoutedExperts: experts } = config);
+    }
+  }
+  const vocab = outputs.get(names.logits)?.shape.at(-1);
   return {
-    caches, routedLayers: routed,
-    expertsPerToken: routed.length > 0 ? config.expertsPerToken : 0,
-    routedExperts: routed.length > 0 ? config.nRoutedExperts : 0,
-    packedRouting: routed.length > 0 && outputs.has(PACKED_ROUTING),
+    names, caches, routedLayers: routed, expertsPerToken: k, routedExperts: experts,
+    packedRouting: !routers && routed.length > 0 && outputs.has(PACKED_ROUTING),
     vocabSize: typeof vocab === 'number' ? vocab : config.vocabSize,
-    hasPositionIds: inputs.has(POSITION_IDS), latentCache, outputNames: [...session.outputNames],
+    logitsType: outputs.get(names.logits)?.type ?? 'float32',
+    hasPositionIds: inputs.has(names.positionIds), latentCache, outputNames: [...session.outputNames],
   };
 }
 

@@ -1,9 +1,13 @@
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type * as ort from 'onnxruntime-node';
+import { ModelError } from './errors';
 import { type GraphLayout, readLayout } from './graph';
-import { NO_ROUTING, type RoutingReader, contractReader } from './routing';
+import type { Discovery } from './moe/discover';
+import { type ExposedGraph, exposeRouters } from './moe/expose';
+import { exposedReader } from './moe/exposedReader';
 import { type ModelFolder, readModelFolder } from './modelDir';
 import { type ProviderFallback, type ProviderPreference, openSession } from './providers';
+import { NO_ROUTING, type RoutingReader, contractReader } from './routing';
 
 export interface LoadedModel {
   folder: ModelFolder;
@@ -11,6 +15,11 @@ export interface LoadedModel {
   layout: GraphLayout;
   /** How each call's routing is read from the graph's outputs. */
   routing: RoutingReader;
+  /**
+   * For a graph that does not follow the MoE Lens contract: the routers found by structure and exposed
+   * as outputs, what was searched, and the parameter counts the graph tells.
+   */
+  routers?: Pick<ExposedGraph, 'discovery' | 'cacheFile' | 'fromCache' | 'parameters'>;
   provider: string;
   fallbacks: ProviderFallback[];
 }
@@ -18,18 +27,60 @@ export interface LoadedModel {
 export interface LoadOptions {
   providers?: ProviderPreference;
   log?: (line: string) => void;
+  /** Where the router search's results are cached (default: ~/.cache/moe-lens/graphs). */
+  cacheDir?: string;
 }
 
-/** Reads, opens and checks a model folder; every failure is a ModelError naming file and fix. */
+/** MoE Lens's own exports carry routing outputs by name; a cheap look at the bytes tells, before any parsing. */
+function hasContractRouting(bytes: Uint8Array): boolean {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = buffer.indexOf('routing.'); at >= 0; at = buffer.indexOf('routing.', at + 1)) {
+    if (/^routing\.(?:packed|\d+\.expert_ids)/.test(buffer.toString('latin1', at, at + 32))) return true;
+  }
+  return false;
+}
+
+/** The routers of a third-party graph, as the layout's MoE layers (every one must route over the same E and k). */
+function routedOf(discovery: Discovery, modelPath: string): { layers: number[]; experts: number; k: number } {
+  const plans = discovery.plans;
+  if (plans.length === 0) return { layers: [], experts: 0, k: 0 };
+  const { experts, k } = plans[0];
+  const odd = plans.find((p) => p.experts !== experts || p.k !== k);
+  if (odd) {
+    throw new ModelError(modelPath, `layer ${odd.layer} routes to ${odd.k} of ${odd.experts} experts, layer ${plans[0].layer} to ${k} of ${experts}`,
+      'MoE Lens shows models whose MoE layers all have the same number of experts and top-k');
+  }
+  return { layers: plans.map((p) => p.layer), experts, k };
+}
+
+/**
+ * Reads, opens and checks a model folder; every failure is a ModelError naming file and fix. A graph
+ * without the contract's routing outputs has its routers found and exposed (moe/expose.ts), in memory:
+ * the user's files are only read.
+ */
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const folder = await readModelFolder(dir);
-  const { session, provider, fallbacks } = await openSession(folder.modelPath, options.providers ?? 'auto', folder.modelBytes, options.log);
+  const bytes = new Uint8Array(await readFile(folder.modelPath));
+  let exposed: ExposedGraph | undefined;
+  if (!hasContractRouting(bytes)) {
+    try {
+      exposed = await exposeRouters(bytes, options.cacheDir);
+    } catch (e) {
+      throw new ModelError(folder.modelPath, `is damaged or not an ONNX model (reading its graph failed: ${(e as Error).message})`,
+        'Copy the file again, or re-export the model');
+    }
+    for (const note of exposed.discovery.notes) options.log?.(`routers: ${note}`);
+  }
+  const source = exposed ? { bytes: exposed.bytes, path: folder.modelPath, externalDataFolder: folder.dir } : { path: folder.modelPath };
+  const { session, provider, fallbacks } = await openSession(source, options.providers ?? 'auto', folder.modelBytes, options.log);
   try {
-    const layout = readLayout(session, folder.config, folder.modelPath, join(dir, 'config.json'));
-    const routing = layout.routedLayers.length > 0
-      ? contractReader(layout.routedLayers, layout.expertsPerToken, layout.routedExperts, layout.packedRouting)
-      : NO_ROUTING;
-    return { folder, session, layout, routing, provider, fallbacks };
+    const routed = exposed ? routedOf(exposed.discovery, folder.modelPath) : undefined;
+    const layout = readLayout(session, folder, routed);
+    let routing: RoutingReader = NO_ROUTING;
+    if (exposed && exposed.discovery.plans.length > 0) routing = exposedReader(exposed.discovery.plans);
+    else if (!exposed && layout.routedLayers.length > 0) routing = contractReader(layout.routedLayers, layout.expertsPerToken, layout.routedExperts, layout.packedRouting);
+    const routers = exposed ? { discovery: exposed.discovery, cacheFile: exposed.cacheFile, fromCache: exposed.fromCache, parameters: exposed.parameters } : undefined;
+    return { folder, session, layout, routing, ...(routers ? { routers } : {}), provider, fallbacks };
   } catch (e) {
     await session.release();
     throw e;

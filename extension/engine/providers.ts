@@ -26,8 +26,14 @@ export function resolveProviders(preference: ProviderPreference, modelBytes: num
   return list;
 }
 
+/**
+ * What a session is created from: the model file, or its bytes (a graph with router outputs added)
+ * together with the folder its external data (`*.onnx.data`) lives in.
+ */
+export type ModelSource = { path: string } | { bytes: Uint8Array; path: string; externalDataFolder: string };
+
 export async function openSession(
-  modelPath: string,
+  source: ModelSource,
   preference: ProviderPreference,
   modelBytes: number,
   log: (line: string) => void = () => {},
@@ -42,14 +48,14 @@ export async function openSession(
       continue;
     }
     try {
-      const session = await createSession(modelPath, provider);
+      const session = await createSession(source, provider);
       log(`execution provider ${provider} in use${GPU_RESIDENT.has(provider) ? ' (KV cache kept on the device between steps)' : ''}`);
       return { session, provider, fallbacks };
     } catch (e) {
       const reason = readableReason((e as Error).message);
       if (provider === 'cpu') {
-        throw new ModelError(modelPath, `onnxruntime could not load it (${reason})`,
-          'The file is damaged or not an ONNX model: copy it again, or re-run training/export.py');
+        throw new ModelError(source.path, `is damaged or not an ONNX model: onnxruntime could not load it (${reason})`,
+          'Copy the file again, or re-export the model');
       }
       fallbacks.push({ provider, reason });
       log(`execution provider ${provider} failed, falling back: ${reason}`);
@@ -64,14 +70,19 @@ export async function openSession(
  */
 const GPU_RESIDENT = new Set(['webgpu']);
 
-async function createSession(modelPath: string, provider: string): Promise<ort.InferenceSession> {
-  const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
-  const session = await ort.InferenceSession.create(modelPath, options);
+async function createSession(source: ModelSource, provider: string): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider], graphOptimizationLevel: 'all',
+    // from bytes, onnxruntime looks for external data here (it refuses paths that leave this folder)
+    ...('bytes' in source ? { extra: { session: { model_external_initializers_file_folder_path: source.externalDataFolder } } } : {}),
+  };
+  const create = (o: ort.InferenceSession.SessionOptions) => ('bytes' in source ? ort.InferenceSession.create(source.bytes, o) : ort.InferenceSession.create(source.path, o));
+  const session = await create(options);
   if (!GPU_RESIDENT.has(provider)) return session;
   // output names are known only once a session exists: open it again with the caches left on the device
   const preferredOutputLocation = Object.fromEntries(session.outputNames.filter((n) => n.startsWith('present.')).map((n) => [n, 'gpu-buffer'] as const));
   await session.release();
-  return ort.InferenceSession.create(modelPath, { ...options, preferredOutputLocation });
+  return create({ ...options, preferredOutputLocation });
 }
 
 const MAX_REASON_CHARS = 240;

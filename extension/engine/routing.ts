@@ -7,6 +7,8 @@ export interface LayerRouting extends LayerRoutingBatch {
   expertIds: Int16Array;
   weights: Float32Array;
   scores: Float32Array;
+  /** The shared expert's gate per token, for layers that have one. */
+  sharedGates?: Float32Array;
 }
 
 /**
@@ -16,9 +18,11 @@ export interface LayerRouting extends LayerRoutingBatch {
 export class StepRouting {
   tokens = 0;
   layers: LayerRouting[] = [];
+  private backing: LayerRouting[] = [];
   private capacity = 0;
 
-  constructor(readonly layerCount: number, readonly k: number, readonly experts: number) {
+  /** `sharedGates[l]`: MoE layer l has a shared-expert gate to report. */
+  constructor(readonly layerCount: number, readonly k: number, readonly experts: number, private readonly sharedGates: readonly boolean[] = []) {
     this.resize(1);
   }
 
@@ -26,17 +30,17 @@ export class StepRouting {
   resize(tokens: number): void {
     if (tokens > this.capacity) {
       this.capacity = Math.max(tokens, 1);
-      this.backing = Array.from({ length: this.layerCount }, () => ({
+      this.backing = Array.from({ length: this.layerCount }, (_, l) => ({
         expertIds: new Int16Array(this.capacity * this.k), weights: new Float32Array(this.capacity * this.k), scores: new Float32Array(this.capacity * this.experts),
+        ...(this.sharedGates[l] ? { sharedGates: new Float32Array(this.capacity) } : {}),
       }));
     }
     this.tokens = tokens;
     this.layers = this.backing.map((b) => ({
       expertIds: b.expertIds.subarray(0, tokens * this.k), weights: b.weights.subarray(0, tokens * this.k), scores: b.scores.subarray(0, tokens * this.experts),
+      ...(b.sharedGates ? { sharedGates: b.sharedGates.subarray(0, tokens) } : {}),
     }));
   }
-
-  private backing: LayerRouting[] = [];
 }
 
 /** Where a model's routing comes from: graph outputs to fetch, and how to turn them into columns. */

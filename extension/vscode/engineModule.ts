@@ -3,5 +3,5 @@
  * the extension never loads the native runtime.
  */
 export { loadModel, type LoadedModel } from '../engine/model';
-export { formatPrompt } from '../engine/modelDir';
+export { formatPrompt, textRange } from '../engine/modelDir';
 export { run, type EngineEvent } from '../engine/run';

@@ -145,7 +145,7 @@ export class RunController implements vscode.Disposable {
     this.lastRun = record;
     const layers = model.layout.routedLayers;
     if (this.layer === undefined || (this.layer !== 'all' && !layers.includes(this.layer))) this.layer = defaultLayer(layers);
-    const source: PromptSource | undefined = origin ? promptSource(model.folder.promptTemplate, program.length, origin.start) : undefined;
+    const source: PromptSource | undefined = origin ? promptSource(engine.textRange(model.folder, program), origin.start) : undefined;
     this.decorations.begin(origin?.document, source, this.layer);
     const view = this.view;
     const channel = new RunChannel(runId, (m) => view?.post(m));

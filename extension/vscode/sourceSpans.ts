@@ -1,6 +1,6 @@
 /**
- * Where each prompt token came from in the user's document. The prompt is the model's template with
- * the selected text in place of `{program}`; a token span (offsets in the prompt) maps back to the
+ * Where each prompt token came from in the user's document. The prompt is the model's prompt format
+ * around the selected text (formatPrompt); a token span (offsets in the prompt) maps back to the
  * document only for the part inside the selection. No `vscode` import: unit-tested in node.
  */
 export interface PromptSource {
@@ -12,13 +12,9 @@ export interface PromptSource {
   documentStart: number;
 }
 
-/**
- * Where the program sits in the prompt `template.replace('{program}', program)` (formatPrompt): after
- * the template's prefix. Undefined when the template has no `{program}` slot.
- */
-export function promptSource(template: string, programLength: number, documentStart: number): PromptSource | undefined {
-  const at = template.indexOf('{program}');
-  return at < 0 ? undefined : { promptStart: at, length: programLength, documentStart };
+/** The selection's place in the prompt ([start, end), from the engine's textRange) tied to its place in the document. */
+export function promptSource(range: readonly [number, number] | undefined, documentStart: number): PromptSource | undefined {
+  return range ? { promptStart: range[0], length: range[1] - range[0], documentStart } : undefined;
 }
 
 /**
