@@ -19,13 +19,13 @@ export function activate(context: vscode.ExtensionContext): MoeLensApi {
   const started = performance.now();
   const log = vscode.window.createOutputChannel('MoE Lens', { log: true });
   const statusBar = new StatusBar();
-  const session = new ModelSession(context.extensionUri, log);
+  const session = new ModelSession(context.extensionUri, log, vscode.Uri.joinPath(context.globalStorageUri, 'graphs').fsPath);
   const decorations = new SourceDecorations();
   const controller = new RunController(context.extensionUri, log, session, decorations, statusBar);
   const traceEditor = new TraceEditorProvider(context.extensionUri, log, (message) => controller.relay(message));
   context.subscriptions.push(
     log, statusBar, session, decorations, controller,
-    ...registerCommands(controller),
+    ...registerCommands(controller, context),
     TraceEditorProvider.register(traceEditor),
     vscode.window.registerWebviewPanelSerializer(InspectorPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel) {

@@ -58,12 +58,21 @@ export type HostMessage =
   | { type: 'init'; protocol: typeof PROTOCOL_VERSION; mode: RunMode; defaults: SamplingSettings; layer: Layer; prompt: string; title: string }
   /** Model and provider state for the header: loading the model, idle, running, or failed. */
   | { type: 'status'; state: 'loading' | 'idle' | 'running' | 'error'; model?: string; provider?: string; message?: string }
-  | { type: 'runStart'; runId: number; seq: number; mode: RunMode; meta: TraceMeta }
+  /** `notice`: what the user should know about the input (a selection the model cannot make sense of). */
+  | { type: 'runStart'; runId: number; seq: number; mode: RunMode; meta: TraceMeta; notice?: string }
   /** What the run added since the previous message: tokens, model calls, and segment events (relabels, reasoning steps). */
   | { type: 'runData'; runId: number; seq: number; tokens: TokenColumns | null; steps: StepColumns | null; segments: SegmentEvent[] }
   | { type: 'runDone'; runId: number; seq: number; summary: RunSummary }
   /** Something failed outside a run (bad trace file, model would not load): shown as a banner. */
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** The shown run no longer applies (another model is being loaded, or loading failed): drop it. */
+  | { type: 'clear' }
+  /** Move the keyboard focus into the panel: the token list, or the prompt box. */
+  | { type: 'focus'; target: 'tokens' | 'prompt' };
+
+/** What a banner's buttons ask the host to do. */
+export type HostAction = 'showLog' | 'useCpu' | 'useBundledModel' | 'openSettings';
+export const HOST_ACTIONS: readonly HostAction[] = ['showLog', 'useCpu', 'useBundledModel', 'openSettings'];
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -75,6 +84,7 @@ export type WebviewMessage =
   | { type: 'pinToken'; runId: number; index: number | null }
   | { type: 'selectLayer'; layer: Layer }
   | { type: 'export' }
+  | { type: 'action'; action: HostAction }
   /** The webview has painted every message of run `runId` up to `seq`, `tokens` tokens in all. */
   | { type: 'rendered'; runId: number; seq: number; tokens: number };
 
@@ -115,6 +125,8 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return isInt(runId, 0, Number.MAX_SAFE_INTEGER) && isInt(raw.line, 1, 10_000_000) ? { type: 'revealLine', runId, line: raw.line } : undefined;
     case 'pinToken':
       return isInt(runId, 0, Number.MAX_SAFE_INTEGER) && (raw.index === null || isInt(raw.index, 0, 10_000_000)) ? { type: 'pinToken', runId, index: raw.index } : undefined;
+    case 'action':
+      return typeof raw.action === 'string' && (HOST_ACTIONS as readonly string[]).includes(raw.action) ? { type: 'action', action: raw.action as HostAction } : undefined;
     case 'rendered':
       return isInt(runId, 0, Number.MAX_SAFE_INTEGER) && isInt(raw.seq, 0, Number.MAX_SAFE_INTEGER) && isInt(raw.tokens, 0, 10_000_000)
         ? { type: 'rendered', runId, seq: raw.seq, tokens: raw.tokens } : undefined;

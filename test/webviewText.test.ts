@@ -21,7 +21,25 @@ describe('webview palette', () => {
   }
   it('is stable: expert e has the same colour whatever the expert count', () => {
     assert.deepEqual(expertPalette(64).slice(0, 16), expertPalette(16));
+    assert.deepEqual(expertPalette(64, '#ffffff').slice(0, 16), expertPalette(16, '#ffffff'));
   });
+  // the panel backgrounds of VS Code's Dark+, Light+, High Contrast and High Contrast Light themes
+  for (const [theme, background] of [['dark', '#1e1e1e'], ['light', '#ffffff'], ['high contrast', '#000000'], ['high contrast light', '#ffffff']]) {
+    it(`keeps 3:1 contrast against the ${theme} theme's background, distinct and legible, for 16 and 64 experts`, () => {
+      for (const n of [16, 64]) {
+        const p = expertPalette(n, background);
+        assert.equal(new Set(p.map((c) => c.background)).size, n, `${n} distinct colours`);
+        for (const c of p) {
+          assert.ok(contrastRatio(c.background, background) >= 3, `${c.background} on ${background}: ${contrastRatio(c.background, background).toFixed(2)}`);
+          assert.ok(contrastRatio(c.background, c.foreground) >= 4.5, `text on ${c.background}`);
+        }
+        const lab = p.map((c) => hexToOklab(c.background));
+        let min = Infinity;
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) min = Math.min(min, Math.hypot(lab[i][0] - lab[j][0], lab[i][1] - lab[j][1], lab[i][2] - lab[j][2]));
+        assert.ok(min >= (n <= 16 ? 0.1 : 0.045), `${n} experts on ${background}: closest pair ${min.toFixed(3)}`);
+      }
+    });
+  }
 });
 
 describe('webview token text', () => {

@@ -1,12 +1,17 @@
-/** The inspector panel: header, run controls, token stream, and the routing / load / KV views. */
+/**
+ * The inspector panel: header, notices, the run summary (the answer first), run controls, and the views
+ * in tabs that take the panel's remaining height — tokens, routing, experts, KV cache.
+ */
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
-import VscodeOption from '@vscode-elements/react-elements/dist/components/VscodeOption.js';
-import VscodeSingleSelect from '@vscode-elements/react-elements/dist/components/VscodeSingleSelect.js';
+import VscodeTabHeader from '@vscode-elements/react-elements/dist/components/VscodeTabHeader.js';
+import VscodeTabPanel from '@vscode-elements/react-elements/dist/components/VscodeTabPanel.js';
+import VscodeTabs from '@vscode-elements/react-elements/dist/components/VscodeTabs.js';
+import { expertPalette } from '../extension/inspector/palette';
 import type { Layer } from '../extension/protocol';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
 import type { Inspector } from './inspector';
-import { expertPalette } from '../extension/inspector/palette';
+import { TABS } from './persist';
 import { type RunData, tokensPerSecond } from './state';
 import { segmentLoad } from './stats';
 import { useChartTheme } from './theme';
@@ -14,10 +19,13 @@ import { Controls } from './views/Controls';
 import { ExpertLoad } from './views/ExpertLoad';
 import { Heatmap } from './views/Heatmap';
 import { KvChart } from './views/KvChart';
-import { Legend } from './views/Legend';
+import { LayerBar } from './views/LayerBar';
+import { Notices } from './views/Notices';
+import { Summary } from './views/Summary';
 import { TokenStream } from './views/TokenStream';
 
 const CHART_INTERVAL_MS = 250;
+const TAB_LABELS: Record<(typeof TABS)[number], string> = { tokens: 'Tokens', routing: 'Routing', experts: 'Experts', kv: 'KV cache' };
 
 /** A counter that follows the run, but while it streams at most every CHART_INTERVAL_MS (charts redraw on it). */
 function useChartVersion(run: RunData | null): number {
@@ -46,8 +54,8 @@ export function App({ inspector }: { inspector: Inspector }) {
   const theme = useChartTheme();
   const version = useChartVersion(run);
   const experts = run?.meta.model.nRoutedExperts ?? 0;
-  const palette = useMemo(() => expertPalette(experts), [experts]);
-  const layerColors = useMemo(() => expertPalette(Math.max(1, run?.meta.model.numLayers ?? 1)), [run?.meta.model.numLayers]);
+  const palette = useMemo(() => expertPalette(experts, theme.background || undefined), [experts, theme.background]);
+  const layerColors = useMemo(() => expertPalette(Math.max(1, run?.meta.model.numLayers ?? 1), theme.background || undefined), [run?.meta.model.numLayers, theme.background]);
   const moeLayers = run?.meta.model.moeLayers ?? [];
   const layerIndex = ui.layer === 'all' ? -1 : Math.max(0, moeLayers.indexOf(ui.layer));
   const shownLayer: Layer = ui.layer === 'all' ? 'all' : (moeLayers[layerIndex] ?? ui.layer);
@@ -55,32 +63,31 @@ export function App({ inspector }: { inspector: Inspector }) {
   const running = !!run && run.summary === null && mode === 'live';
   const prompt = ui.prompt ?? init?.prompt ?? '';
   const settings = ui.settings ?? init?.defaults ?? DEFAULT_SAMPLING;
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  const legendCounts = useMemo(() => (run && layerIndex >= 0 ? segmentLoad(run, layerIndex, [0, 1, 2]) : null), [run?.runId, version, layerIndex]);
+  const programLines = mode === 'live' && prompt ? prompt.split('\n').length : 0;
+  const legendCounts = useMemo(() => (run && layerIndex >= 0 ? segmentLoad(run, layerIndex, [0, 1, 2]) : null),
+    // the load sums grow in place: `version` says when they changed
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [run?.runId, version, layerIndex]);
   const speed = run ? (run.summary ? run.summary.decodeTokensPerSecond : tokensPerSecond(run)) : 0;
-  const banner = state.error ?? (status?.state === 'error' ? status.message : undefined) ?? (run?.summary?.reason === 'error' ? run.summary.message : undefined);
+  const provider = run?.meta.provider ?? status?.provider;
+  const title = ui.title ?? init?.title ?? 'MoE Lens';
 
   return (
     <div className={`app mode-${mode}`} data-mode={mode}>
       <header className="top">
-        <h1>{init?.title ?? 'MoE Lens'}</h1>
+        <h1 title={title}>{title}</h1>
         <span className="status" data-testid="status">
-          {[run?.meta.model.name ?? status?.model, status?.provider ?? run?.meta.provider, status?.state === 'loading' ? 'loading model…' : null]
-            .filter(Boolean).join(' · ')}
+          {[run?.meta.model.name ?? status?.model, provider, status?.state === 'loading' ? 'loading model…' : running ? 'running' : null].filter(Boolean).join(' · ')}
         </span>
-        {run && (
-          <span className="speed" data-testid="speed" data-running={running}>
-            {speed > 0 ? `${speed.toFixed(0)} tok/s` : ''} {run.summary ? `· ${run.tokenCount} tokens · ${run.summary.reason}${run.summary.unterminatedReasoning ? ' (reasoning never closed)' : ''}` : running ? '· running' : ''}
-          </span>
-        )}
         {mode === 'replay' && <span className="badge" data-testid="replay-badge">replay</span>}
         <span className="grow" />
-        {run && <VscodeButton secondary data-testid="export" onClick={() => inspector.post({ type: 'export' })}>Export…</VscodeButton>}
+        <VscodeButton secondary data-testid="export" disabled={!run || running} title="Save this run as a trace (JSON, JSONL or CSV)"
+          onClick={() => inspector.post({ type: 'export' })}>Export…</VscodeButton>
       </header>
-      {banner && <div className="banner" role="alert" data-testid="banner">{banner}</div>}
-      {run && run.missedMessages > 0 && <div className="banner" role="alert">{run.missedMessages} stream messages never arrived; some tokens may be missing.</div>}
+      <Notices state={state} run={run} onAction={(action) => inspector.post({ type: 'action', action })} />
+      {run && <Summary run={run} speed={speed} running={running} />}
       {mode === 'live' && (
-        <Controls prompt={prompt} settings={settings} running={running} disabled={status?.state === 'loading'}
+        <Controls prompt={prompt} settings={settings} running={running} disabled={status?.state === 'loading'} focus={ui.focus?.target === 'prompt' ? ui.focus.n : 0}
           onChange={(p, s) => inspector.setUi({ prompt: p, settings: s })}
           onRun={() => inspector.post({ type: 'run', prompt, settings })}
           onStop={() => run && inspector.post({ type: 'stop', runId: run.runId })} />
@@ -88,33 +95,28 @@ export function App({ inspector }: { inspector: Inspector }) {
       {!run ? (
         <p className="empty">{mode === 'live' ? 'Run a prompt, or select code and use “MoE Lens: Inspect Selection”.' : 'Loading trace…'}</p>
       ) : (
-        <div className="views">
-          <div className="left">
-            <div className="layer-bar">
-              <label className="inline">
-                colour by{' '}
-                <VscodeSingleSelect data-testid="layer-select" value={String(shownLayer)} aria-label="Layer"
-                  onChange={(e) => {
-                    const v = (e.target as HTMLSelectElement).value;
-                    inspector.selectLayer(v === 'all' ? 'all' : Number(v));
-                  }}>
-                  {moeLayers.map((l) => <VscodeOption key={l} value={String(l)}>layer {l}</VscodeOption>)}
-                  <VscodeOption value="all">all layers (stripes)</VscodeOption>
-                </VscodeSingleSelect>
-              </label>
-              <Legend palette={palette} counts={legendCounts} />
-            </div>
-            <TokenStream run={run} layer={layerIndex >= 0 ? layerIndex : 'all'} palette={palette} pinned={ui.pinned} range={ui.range}
+        <VscodeTabs className="views" selectedIndex={TABS.indexOf(ui.tab)} data-testid="tabs"
+          onVscTabsSelect={(e) => inspector.setUi({ tab: TABS[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? 'tokens' })}>
+          {TABS.map((tab) => <VscodeTabHeader key={`h-${tab}`} slot="header" data-testid={`tab-${tab}`}>{TAB_LABELS[tab]}</VscodeTabHeader>)}
+          <VscodeTabPanel className="tab-panel tab-tokens">
+            <LayerBar layers={moeLayers} shown={shownLayer} palette={palette} counts={legendCounts} onLayer={(l) => inspector.selectLayer(l)} />
+            <TokenStream run={run} layer={layerIndex >= 0 ? layerIndex : 'all'} palette={palette} pinned={ui.pinned} range={ui.range} active={ui.active}
+              programLines={programLines} focus={ui.focus?.target === 'tokens' ? ui.focus.n : 0}
               reasoningCollapsed={ui.reasoningCollapsed} onToggleReasoning={() => inspector.setUi({ reasoningCollapsed: !ui.reasoningCollapsed })}
+              onActive={(t) => inspector.setUi({ active: t })}
               onPin={(t) => inspector.pin(t)} onRange={(r) => inspector.setUi({ range: r, heatmapScope: 'range' })}
               onRevealLine={(line) => inspector.post({ type: 'revealLine', runId: run.runId, line })} />
-          </div>
-          <div className="right">
-            <Heatmap run={run} scope={ui.heatmapScope} pinned={ui.pinned} range={ui.range} onScope={(heatmapScope) => inspector.setUi({ heatmapScope })} />
-            <KvChart run={run} theme={theme} layerColors={layerColors} version={version} />
+          </VscodeTabPanel>
+          <VscodeTabPanel className="tab-panel">
+            <Heatmap run={run} scope={ui.heatmapScope} pinned={ui.pinned} range={ui.range} theme={theme} onScope={(heatmapScope) => inspector.setUi({ heatmapScope })} />
+          </VscodeTabPanel>
+          <VscodeTabPanel className="tab-panel">
             <ExpertLoad run={run} theme={theme} version={version} />
-          </div>
-        </div>
+          </VscodeTabPanel>
+          <VscodeTabPanel className="tab-panel">
+            <KvChart run={run} theme={theme} layerColors={layerColors} version={version} />
+          </VscodeTabPanel>
+        </VscodeTabs>
       )}
     </div>
   );

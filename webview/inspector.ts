@@ -8,7 +8,7 @@ import { type SavedRun, type UiState, defaultUi, loadRun, saveRun } from './pers
 import { type InspectorState, initialState, reduce } from './state';
 import type { VsCodeApi } from './vscodeApi';
 
-const KNOWN = new Set(['init', 'status', 'runStart', 'runData', 'runDone', 'error']);
+const KNOWN = new Set(['init', 'status', 'runStart', 'runData', 'runDone', 'error', 'clear', 'focus']);
 /** Hidden documents get no animation frames: fold messages on a timer then. */
 const FALLBACK_MS = 250;
 /** The run is saved off the hot path: at most this often while it streams, and soon after it ends. */
@@ -92,7 +92,10 @@ export class Inspector {
     const before = state.run;
     for (const m of batch) state = reduce(state, m);
     const init = lastInit(batch);
-    if (init) ui = { ...ui, layer: init.layer };
+    // a host that restarted (window reload) knows no program or title: keep what the panel showed
+    if (init) ui = { ...ui, layer: init.layer, ...(init.prompt ? { prompt: init.prompt } : {}), ...(init.prompt || !ui.title ? { title: init.title } : {}) };
+    const focus = batch.filter((m): m is Extract<HostMessage, { type: 'focus' }> => m.type === 'focus').at(-1);
+    if (focus) ui = { ...ui, focus: { target: focus.target, n: (ui.focus?.n ?? 0) + 1 } };
     if (state.run !== before && state.run?.runId !== before?.runId) ui = { ...ui, pinned: null, range: null };
     this.snapshot = { state, ui };
     this.emit();

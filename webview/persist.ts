@@ -9,6 +9,9 @@ import { type RunData, accumulate, newRun, relayout } from './state';
 
 export type HeatmapScope = 'token' | 'prompt' | 'reasoning' | 'answer' | 'all' | 'range';
 
+export const TABS = ['tokens', 'routing', 'experts', 'kv'] as const;
+export type TabName = (typeof TABS)[number];
+
 export interface UiState {
   layer: Layer;
   /** A token picked by click; the heatmap's single-token scope shows it. */
@@ -18,10 +21,19 @@ export interface UiState {
   reasoningCollapsed: boolean;
   heatmapScope: HeatmapScope;
   prompt: string | null;
+  /** The panel's title, kept so a reloaded window shows what it showed. */
+  title: string | null;
   settings: SamplingSettings | null;
+  tab: TabName;
+  /** The token the keyboard is on in the token list. */
+  active: number | null;
+  /** A request from the host to move focus (counted, so each request acts once). */
+  focus: { target: 'tokens' | 'prompt'; n: number } | null;
 }
 
-export const defaultUi: UiState = { layer: 0, pinned: null, range: null, reasoningCollapsed: false, heatmapScope: 'token', prompt: null, settings: null };
+export const defaultUi: UiState = {
+  layer: 0, pinned: null, range: null, reasoningCollapsed: false, heatmapScope: 'token', prompt: null, title: null, settings: null, tab: 'tokens', active: null, focus: null,
+};
 
 /** Runs longer than this many score values keep only the selected experts and weights. */
 export const MAX_SAVED_SCORES = 400_000;
@@ -55,6 +67,7 @@ export interface SavedRun {
   stepCount: number;
   steps: RunData['steps'];
   summary: RunData['summary'];
+  notice?: string;
 }
 
 export function saveRun(run: RunData): SavedRun {
@@ -69,13 +82,13 @@ export function saveRun(run: RunData): SavedRun {
       tokensInCache: toBase64(run.tokensInCache, S), kvBytes: toBase64(run.kvBytes, S * numLayers), kvTotal: toBase64(run.kvTotal, S), mhaBytes: toBase64(run.mhaBytes, S), runMs: toBase64(run.runMs, S),
     },
     routing: run.routing.map((r) => ({ expertIds: toBase64(r.expertIds, T * k), weights: toBase64(r.weights, T * k), scores: keepScores ? toBase64(r.scores, T * n) : null })),
-    stepCount: S, steps: run.steps, summary: run.summary,
+    stepCount: S, steps: run.steps, summary: run.summary, ...(run.notice ? { notice: run.notice } : {}),
   };
 }
 
 /** Rebuilds a run from saved state; throws on anything malformed (the caller then starts empty). */
 export function loadRun(saved: SavedRun): RunData {
-  const run = newRun(saved.runId, saved.mode, saved.meta);
+  const run = newRun(saved.runId, saved.mode, saved.meta, typeof saved.notice === 'string' ? saved.notice : undefined);
   const { expertsPerToken: k, nRoutedExperts: n, numLayers } = saved.meta.model;
   const T = saved.tokenCount;
   const S = saved.stepCount;
@@ -105,7 +118,8 @@ export function loadRun(saved: SavedRun): RunData {
   run.stepCount = S;
   run.nextSeq = saved.nextSeq;
   run.steps = saved.steps;
-  run.summary = saved.summary;
+  // a run saved mid-stream cannot go on: the window reloaded, and with it the extension host
+  run.summary = saved.summary ?? { reason: 'aborted', unterminatedReasoning: false, generatedTokens: Math.max(0, S - 1), decodeTokensPerSecond: 0, message: 'the window reloaded while this run streamed' };
   for (let t = 0; t < T; t++) accumulate(run, t, 1);
   relayout(run);
   return run;

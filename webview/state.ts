@@ -62,6 +62,8 @@ export interface RunData {
   tokensBySegment: [number, number, number];
   /** False when the router scores were dropped to keep a long run's saved state small. */
   scoresKept: boolean;
+  /** What the host wants the user to know about this run's input. */
+  notice?: string;
 }
 
 export interface InitState {
@@ -100,7 +102,7 @@ function grown<T extends Int16Array | Int32Array | Uint8Array | Float32Array | F
   return next;
 }
 
-export function newRun(runId: number, mode: RunMode, meta: TraceMeta): RunData {
+export function newRun(runId: number, mode: RunMode, meta: TraceMeta, notice?: string): RunData {
   const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = meta.model;
   const cap = 256;
   return {
@@ -111,7 +113,7 @@ export function newRun(runId: number, mode: RunMode, meta: TraceMeta): RunData {
     stepCount: 0, tokensInCache: new Int32Array(64), kvBytes: new Float64Array(64 * meta.model.numLayers), kvTotal: new Float64Array(64), mhaBytes: new Float64Array(64),
     steps: [], runMs: new Float32Array(64), summary: null, missedMessages: 0,
     loadBySegment: new Float64Array(3 * moeLayers.length * e), scoreSumBySegment: new Float64Array(3 * moeLayers.length * e),
-    tokensBySegment: [0, 0, 0], scoresKept: true,
+    tokensBySegment: [0, 0, 0], scoresKept: true, ...(notice ? { notice } : {}),
   };
 }
 
@@ -275,11 +277,15 @@ export function reduce(state: InspectorState, m: HostMessage): InspectorState {
     }
     case 'error':
       return { ...state, error: m.message };
+    case 'clear':
+      return { ...state, run: null, pending: [], acceptAnyRun: true };
+    case 'focus':
+      return state; // a view request, handled by the inspector
     case 'runStart': {
       const current = state.run;
       const isNew = !current || m.runId > current.runId || state.acceptAnyRun;
       if (!isNew) return state;
-      const run = newRun(m.runId, m.mode, m.meta);
+      const run = newRun(m.runId, m.mode, m.meta, m.notice);
       return drain({ ...state, run, error: null, acceptAnyRun: false, pending: state.pending.filter((p) => p.runId === m.runId) });
     }
     case 'runData':

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { ModelError } from './errors';
+import { onnx, valueInfo } from './onnxGraph';
 
 export interface ProviderFallback {
   provider: string;
@@ -103,4 +104,48 @@ export function readableReason(message: string): string {
   if (text.length <= MAX_REASON_CHARS) return text;
   const cut = text.lastIndexOf(' ', MAX_REASON_CHARS);
   return `${text.slice(0, cut > MAX_REASON_CHARS / 2 ? cut : MAX_REASON_CHARS)}…`;
+}
+
+export interface ProviderProbe {
+  provider: string;
+  available: boolean;
+  /** Why it cannot start here (readable), for those that cannot. */
+  reason?: string;
+}
+
+/** A one-node graph (y = x + x): enough for an execution provider to start, or to say why it cannot. */
+function probeModel(): Uint8Array {
+  const float = onnx.TensorProto.DataType.FLOAT;
+  return onnx.ModelProto.encode({
+    irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'moe-lens-probe',
+    graph: {
+      name: 'probe', node: [{ opType: 'Add', input: ['x', 'x'], output: ['y'], name: 'add' }],
+      input: [valueInfo('x', float, [1])], output: [valueInfo('y', float, [1])],
+    },
+  }).finish();
+}
+
+/**
+ * Which execution providers start on this machine: each is asked to open a one-node session. Those not
+ * built into onnxruntime-node (CUDA, TensorRT without their downloaded binaries) fail at once; WebGPU
+ * fails without a GPU adapter (a Vulkan driver Dawn accepts, on Linux).
+ */
+export async function probeProviders(providers: readonly string[] = ['cpu', 'webgpu', 'cuda', 'tensorrt']): Promise<ProviderProbe[]> {
+  const model = probeModel();
+  const built = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const out: ProviderProbe[] = [];
+  for (const provider of providers) {
+    if (!built.has(provider)) {
+      out.push({ provider, available: false, reason: `not built into this onnxruntime-node (it has: ${[...built].join(', ')})` });
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(model, { executionProviders: [provider] });
+      await session.release();
+      out.push({ provider, available: true });
+    } catch (e) {
+      out.push({ provider, available: false, reason: readableReason((e as Error).message) });
+    }
+  }
+  return out;
 }

@@ -1,8 +1,10 @@
 /**
  * Expert colours: greedy farthest-point picks from a grid of in-gamut OKLCH colours (mid lightness,
  * clearly chromatic), so every new expert gets the colour farthest from all earlier ones and 64+
- * experts stay distinguishable. Each comes with the text colour (black or white) that reads best on
- * it. Pure: no DOM.
+ * experts stay distinguishable. Given the background they sit on, only colours with at least 3:1
+ * contrast against it are candidates (WCAG's minimum for graphics), so light, dark and high-contrast
+ * themes each get a legible palette. Each comes with the text colour (black or white) that reads best
+ * on it. Pure: no DOM.
  */
 
 export interface ExpertColor {
@@ -68,13 +70,12 @@ export function contrastRatio(a: string, b: string): number {
 }
 
 let candidates: { hex: string; lab: [number, number, number] }[] | undefined;
-const picked: { hex: string; lab: [number, number, number] }[] = [];
 
 function candidateColors() {
   if (candidates) return candidates;
   const seen = new Set<string>();
   candidates = [];
-  for (const L of [0.5, 0.58, 0.66, 0.74, 0.82])
+  for (const L of [0.4, 0.45, 0.5, 0.58, 0.66, 0.74, 0.82])
     for (const C of [0.09, 0.13, 0.17])
       for (let hue = 0; hue < 360; hue += 7.5) {
         const hex = oklchToHex(L, C, hue);
@@ -89,25 +90,49 @@ function candidateColors() {
 
 const distance = (a: [number, number, number], b: [number, number, number]) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 
-/** Extends the memoised greedy sequence to `n` colours. */
-function pick(n: number): void {
-  const pool = candidateColors();
-  if (picked.length === 0) picked.push(pool.reduce((best, c) => (distance(c.lab, [0.62, 0.2, 0.1]) < distance(best.lab, [0.62, 0.2, 0.1]) ? c : best)));
-  const nearest = pool.map((c) => Math.min(...picked.map((p) => distance(c.lab, p.lab))));
-  while (picked.length < n) {
+/** The minimum contrast an expert colour keeps against the background it sits on. */
+export const MIN_CONTRAST = 3;
+
+interface Sequence {
+  pool: { hex: string; lab: [number, number, number] }[];
+  picked: { hex: string; lab: [number, number, number] }[];
+  nearest: number[];
+}
+const sequences = new Map<string, Sequence>();
+
+/** Extends the memoised greedy sequence for `background` to `n` colours. */
+function pick(n: number, background: string | undefined): Sequence['picked'] {
+  const key = background ?? '';
+  let seq = sequences.get(key);
+  if (!seq) {
+    // without a background: the mid-lightness colours that read on light and dark alike
+    const pool = candidateColors().filter((c) => (background ? contrastRatio(c.hex, background) >= MIN_CONTRAST : c.lab[0] >= 0.5));
+    seq = { pool, picked: [], nearest: [] };
+    sequences.set(key, seq);
+  }
+  const { pool, picked } = seq;
+  if (picked.length === 0 && pool.length > 0) {
+    picked.push(pool.reduce((best, c) => (distance(c.lab, [0.62, 0.2, 0.1]) < distance(best.lab, [0.62, 0.2, 0.1]) ? c : best)));
+    seq.nearest = pool.map((c) => distance(c.lab, picked[0].lab));
+  }
+  while (picked.length < n && pool.length > 0) {
     let best = 0;
-    for (let i = 1; i < pool.length; i++) if (nearest[i] > nearest[best]) best = i;
+    for (let i = 1; i < pool.length; i++) if (seq.nearest[i] > seq.nearest[best]) best = i;
     const next = pool[best];
     picked.push(next);
-    for (let i = 0; i < pool.length; i++) nearest[i] = Math.min(nearest[i], distance(pool[i].lab, next.lab));
+    for (let i = 0; i < pool.length; i++) seq.nearest[i] = Math.min(seq.nearest[i], distance(pool[i].lab, next.lab));
   }
+  return picked;
 }
 
-/** Colours for `n` experts, index = expert id. The first k colours are the same for every n ≥ k. */
-export function expertPalette(n: number): ExpertColor[] {
-  pick(n);
-  return picked.slice(0, n).map(({ hex: background }) => ({
-    background,
-    foreground: contrastRatio(background, '#000000') >= contrastRatio(background, '#ffffff') ? '#000000' : '#ffffff',
+/**
+ * Colours for `n` experts, index = expert id, each with at least 3:1 contrast against `background`
+ * (a `#rrggbb` colour) when one is given. The first k colours are the same for every n ≥ k.
+ */
+export function expertPalette(n: number, background?: string): ExpertColor[] {
+  const bg = background && /^#[0-9a-f]{6}$/i.test(background) ? background.toLowerCase() : undefined;
+  return pick(n, bg).slice(0, n).map(({ hex }) => ({
+    background: hex,
+    foreground: contrastRatio(hex, '#000000') >= contrastRatio(hex, '#ffffff') ? '#000000' : '#ffffff',
   }));
 }

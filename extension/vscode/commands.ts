@@ -1,24 +1,112 @@
+import { basename, dirname, extname } from 'node:path';
 import * as vscode from 'vscode';
-import type { RunController } from './runController';
+import { loadEngine } from './engineLoader';
+import { showModelCard } from './modelCard';
 import { showError } from './notify';
+import type { RunController } from './runController';
 import { SECTION } from './settings';
 import { TraceEditorProvider } from './traceEditor';
 import { exportTrace } from './traceFiles';
 
-const PROVIDERS = [
-  { label: 'auto', description: 'the CPU for small models, else CUDA → WebGPU → CPU' },
-  { label: 'cpu', description: 'always available' },
-  { label: 'webgpu', description: 'bundled with onnxruntime-node; on Linux needs a Vulkan driver that Dawn accepts (the GPU vendor\'s, or Mesa 24+; Debian 12\'s Mesa 22 is refused)' },
-  { label: 'cuda', description: 'needs onnxruntime-node\'s downloaded CUDA binaries' },
-  { label: 'tensorrt', description: 'needs onnxruntime-node\'s downloaded TensorRT binaries' },
-];
+/** What each execution provider needs, said in the picker next to whether it starts here. */
+const PROVIDER_NOTES: Record<string, string> = {
+  cpu: 'always available',
+  webgpu: 'GPU through Dawn: on Linux a Vulkan driver Dawn accepts (the GPU vendor\'s, or Mesa 24+)',
+  cuda: 'needs onnxruntime-node\'s CUDA binaries (README: Install), CUDA 12 and cuDNN 9',
+  tensorrt: 'needs onnxruntime-node\'s TensorRT binaries and TensorRT',
+};
+
+const RECENT_KEY = 'moeLens.recentModels';
+const MAX_RECENT = 8;
+
+type Probe = { provider: string; available: boolean; reason?: string };
+let probed: Thenable<Probe[]> | undefined;
+
+/** Which providers start on this machine, tried once per VS Code session (the answer does not change while it runs). */
+function providerProbe(): Thenable<Probe[]> {
+  probed ??= vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'MoE Lens: checking which execution providers start on this machine…' },
+    async () => (await loadEngine()).probeProviders(),
+  );
+  return probed;
+}
+
+/** Checks a folder as a model folder without loading the model; the error says what is wrong and what to do. */
+async function checkModelFolder(dir: string): Promise<string | undefined> {
+  try {
+    await (await loadEngine()).readModelFolder(dir);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+async function selectModel(context: vscode.ExtensionContext, folderArg?: string): Promise<string | undefined> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const recent = context.globalState.get<string[]>(RECENT_KEY, []);
+  let dir = folderArg;
+  if (dir === undefined) {
+    const items: (vscode.QuickPickItem & { value?: string })[] = [
+      { label: '$(package) Bundled model', description: 'moe-lens-mini: executes tiny programs, ships with the extension', value: '' },
+      ...(recent.length ? [{ label: 'Recent', kind: vscode.QuickPickItemKind.Separator }] : []),
+      ...recent.map((r) => ({ label: `$(folder) ${basename(r)}`, description: dirname(r), value: r })),
+      { label: '', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(folder-opened) Choose a folder…', description: 'an ONNX export: model.onnx (or onnx/model.onnx), config.json, tokenizer.json' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'MoE Lens: Select Model' });
+    if (!pick) return undefined;
+    dir = pick.value;
+    if (dir === undefined) {
+      const folder = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, title: 'Model folder', openLabel: 'Use this model' });
+      if (!folder?.[0]) return undefined;
+      dir = folder[0].fsPath;
+    }
+  }
+  if (dir) {
+    const problem = await checkModelFolder(dir);
+    if (problem) {
+      void showError(`MoE Lens: ${problem}`);
+      return undefined;
+    }
+    await context.globalState.update(RECENT_KEY, [dir, ...recent.filter((r) => r !== dir)].slice(0, MAX_RECENT));
+  }
+  await config.update('modelPath', dir || undefined, vscode.ConfigurationTarget.Global);
+  return dir;
+}
+
+async function selectProvider(): Promise<void> {
+  const probes = await providerProbe();
+  const items = [
+    { label: 'auto', description: 'the CPU for small models, else CUDA → WebGPU → CPU, whichever starts first', value: 'auto' },
+    ...probes.map((p) => ({
+      label: `${p.available ? '$(check)' : '$(circle-slash)'} ${p.provider}`,
+      description: p.available ? `starts here · ${PROVIDER_NOTES[p.provider] ?? ''}` : `cannot start here: ${p.reason ?? 'unknown'}`,
+      detail: p.available ? undefined : PROVIDER_NOTES[p.provider],
+      value: p.provider,
+    })),
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: 'MoE Lens: execution provider (falls back to the CPU, with a warning)' });
+  if (!pick) return;
+  await vscode.workspace.getConfiguration(SECTION).update('executionProviders', pick.value === 'auto' ? undefined : [pick.value, 'cpu'], vscode.ConfigurationTarget.Global);
+}
+
+/** `loop.py` → `loop.moetrace.json` beside it (or in the workspace): exports are named after what was run. */
+function exportName(controller: RunController): vscode.Uri | undefined {
+  const origin = controller.origin?.document.uri;
+  const folder = origin?.scheme === 'file' ? vscode.Uri.file(dirname(origin.fsPath)) : vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (!folder) return undefined;
+  const base = origin ? basename(origin.fsPath, extname(origin.fsPath)) : controller.lastRun?.store?.meta.model.name ?? 'run';
+  return vscode.Uri.joinPath(folder, `${base}.moetrace.json`);
+}
 
 /** Registers every command of the `contributes.commands` list. Arguments let tests skip the dialogs. */
-export function registerCommands(controller: RunController): vscode.Disposable[] {
-  const config = () => vscode.workspace.getConfiguration(SECTION);
+export function registerCommands(controller: RunController, context: vscode.ExtensionContext): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('moeLens.openInspector', () => {
       controller.show(false);
+    }),
+    vscode.commands.registerCommand('moeLens.focusInspector', () => {
+      controller.focus('tokens');
     }),
     vscode.commands.registerCommand('moeLens.inspectSelection', async () => {
       const editor = vscode.window.activeTextEditor;
@@ -28,25 +116,29 @@ export function registerCommands(controller: RunController): vscode.Disposable[]
       }
       return controller.inspectSelection(editor);
     }),
+    // a program has lines: it is typed in the panel's prompt box (a one-line input box would drop them)
     vscode.commands.registerCommand('moeLens.runPrompt', async (program?: string) => {
-      const text = program ?? await vscode.window.showInputBox({
-        title: 'MoE Lens: Run Prompt', prompt: 'A program for the model, wrapped in its prompt format; type \\n for a new line',
-        value: 'x = 3\nprint(x * 4)', ignoreFocusOut: true,
-      });
-      if (!text) return undefined;
-      return controller.runProgram(text.replace(/\\n/g, '\n'));
+      if (program !== undefined) return controller.runProgram(program);
+      controller.focus('prompt');
+      return undefined;
     }),
     vscode.commands.registerCommand('moeLens.stop', () => controller.stop()),
+    vscode.commands.registerCommand('moeLens.clearHighlights', () => controller.clearHighlights()),
     vscode.commands.registerCommand('moeLens.exportTrace', async (target?: vscode.Uri) => {
       const store = controller.lastRun?.store;
-      if (!store) {
+      if (!store || !store.done) {
         void showError('MoE Lens: there is no finished run to export. Run Inspect Selection or Run Prompt first.');
         return undefined;
       }
       try {
-        const written = await exportTrace(store, target);
+        const written = await exportTrace(store, target, exportName(controller));
         if (written && !target) {
-          void vscode.window.showInformationMessage(`MoE Lens: exported ${written.map((p) => vscode.workspace.asRelativePath(p)).join(', ')}`);
+          const shown = written.map((p) => vscode.workspace.asRelativePath(p)).join(', ');
+          void vscode.window.showInformationMessage(`MoE Lens: exported ${shown}`, 'Open', 'Reveal').then((choice) => {
+            const uri = vscode.Uri.file(written[0]);
+            if (choice === 'Open') void vscode.commands.executeCommand('vscode.open', uri);
+            if (choice === 'Reveal') void vscode.commands.executeCommand('revealFileInOS', uri);
+          });
         }
         return written;
       } catch (e) {
@@ -60,27 +152,8 @@ export function registerCommands(controller: RunController): vscode.Disposable[]
       }))?.[0];
       if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, TraceEditorProvider.viewType);
     }),
-    vscode.commands.registerCommand('moeLens.selectModel', async () => {
-      const pick = await vscode.window.showQuickPick(
-        [
-          { label: 'Bundled model', description: 'moe-lens-mini, ships with the extension', value: '' },
-          { label: 'Choose a folder…', description: 'model.onnx, config.json, tokenizer.json, tokenizer_config.json', value: undefined },
-        ],
-        { title: 'MoE Lens: Select Model' },
-      );
-      if (!pick) return;
-      let dir = pick.value;
-      if (dir === undefined) {
-        const folder = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, title: 'Model folder' });
-        if (!folder?.[0]) return;
-        dir = folder[0].fsPath;
-      }
-      await config().update('modelPath', dir || undefined, vscode.ConfigurationTarget.Global);
-    }),
-    vscode.commands.registerCommand('moeLens.selectExecutionProvider', async () => {
-      const pick = await vscode.window.showQuickPick(PROVIDERS, { title: 'MoE Lens: execution provider (falls back to the CPU)' });
-      if (!pick) return;
-      await config().update('executionProviders', pick.label === 'auto' ? undefined : [pick.label, 'cpu'], vscode.ConfigurationTarget.Global);
-    }),
+    vscode.commands.registerCommand('moeLens.selectModel', (folder?: string) => selectModel(context, folder)),
+    vscode.commands.registerCommand('moeLens.selectExecutionProvider', () => selectProvider()),
+    vscode.commands.registerCommand('moeLens.showModelCard', () => showModelCard(controller.modelSession)),
   ];
 }

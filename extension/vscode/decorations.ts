@@ -63,12 +63,20 @@ export class SourceDecorations implements vscode.Disposable {
     this.layer = layer;
   }
 
-  /** Adds a prompt token; repainting waits for `paint()` (once per batch). */
+  /**
+   * Adds a prompt token; repainting waits for `paint()` (once per batch). Only the token's visible
+   * characters are painted: a token that is all whitespace (indentation) is not, and a word's leading
+   * space is left out.
+   */
   addToken(index: number, text: string, span: readonly [number, number] | null, routing: TokenRouting[]): void {
     if (!this.document || !this.source || !span) return;
     const offsets = documentSpan(span, this.source);
     if (!offsets) return;
-    const range = new vscode.Range(this.document.positionAt(offsets[0]), this.document.positionAt(offsets[1]));
+    const covered = this.document.getText(new vscode.Range(this.document.positionAt(offsets[0]), this.document.positionAt(offsets[1])));
+    const lead = covered.length - covered.trimStart().length;
+    const trail = covered.length - covered.trimEnd().length;
+    if (lead === covered.length) return;
+    const range = new vscode.Range(this.document.positionAt(offsets[0] + lead), this.document.positionAt(offsets[1] - trail));
     this.tokens.push({ index, text, range, routing });
   }
 
@@ -104,7 +112,9 @@ export class SourceDecorations implements vscode.Disposable {
       if (expert < 0) continue;
       const hover = hoverText(token, this.layer);
       const list = byExpert.get(expert) ?? [];
-      list.push({ range: token.range, hoverMessage: new vscode.MarkdownString(hover) });
+      const markdown = new vscode.MarkdownString(hover);
+      markdown.supportHtml = true; // the expert swatches: <span style="color:…">
+      list.push({ range: token.range, hoverMessage: markdown });
       byExpert.set(expert, list);
       const r = token.range;
       ranges.push({ index: token.index, range: [r.start.line, r.start.character, r.end.line, r.end.character], expert, hover });
@@ -149,10 +159,11 @@ function decorationType(expert: number): vscode.TextEditorDecorationType {
 }
 
 function hoverText(token: DecoratedToken, layer: Layer): string {
-  const lines = [`**MoE Lens** · token ${token.index} \`${JSON.stringify(token.text).slice(1, -1).replace(/`/g, "'")}\``, '', '| layer | experts (gate weight) |', '|---|---|'];
+  const lines = [`**MoE Lens** · token ${token.index} \`${JSON.stringify(token.text).slice(1, -1).replace(/`/g, "'")}\``, '',
+    '| layer | experts, heaviest gate weight first |', '|---|---|'];
   for (const r of token.routing) {
     const order = Array.from(r.expertIds, (id, i) => ({ id, weight: r.weights[i] })).filter((x) => x.id >= 0).sort((a, b) => b.weight - a.weight);
-    const experts = order.map((x) => `E${x.id} (${x.weight.toFixed(2)})`).join(', ');
+    const experts = order.map((x) => `<span style="color:${expertColor(x.id, 1).slice(0, 7)};">■</span> E${x.id} ${x.weight.toFixed(2)}`).join(' · ');
     lines.push(`| ${r.layer === layer ? `**${r.layer}**` : r.layer} | ${experts} |`);
   }
   return lines.join('\n');

@@ -3,5 +3,7 @@
  * the extension never loads the native runtime.
  */
 export { loadModel, type LoadedModel } from '../engine/model';
-export { formatPrompt, textRange } from '../engine/modelDir';
+export { formatPrompt, readModelFolder, textRange } from '../engine/modelDir';
+export { modelCard } from '../engine/modelCard';
+export { probeProviders } from '../engine/providers';
 export { run, type EngineEvent } from '../engine/run';

@@ -1,7 +1,16 @@
 import * as vscode from 'vscode';
 import type { LoadedModel } from './engineModule';
 import { loadEngine } from './engineLoader';
+import { runHostAction } from './hostActions';
 import { type ModelChoice, modelChoice, providerPreference } from './settings';
+
+/** The user cancelled loading the model (the progress notification's Cancel). */
+export class LoadCancelled extends Error {
+  constructor() {
+    super('loading the model was cancelled');
+    this.name = 'LoadCancelled';
+  }
+}
 
 export interface ModelState {
   state: 'unloaded' | 'loading' | 'ready' | 'error';
@@ -21,7 +30,8 @@ export class ModelSession implements vscode.Disposable {
   private stateValue: ModelState = { state: 'unloaded' };
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
+  /** `cacheDir`: where the router search of third-party models is cached (the extension's global storage). */
+  constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly cacheDir?: string) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('moeLens.modelPath') || e.affectsConfiguration('moeLens.executionProviders')) void this.unload();
@@ -62,17 +72,42 @@ export class ModelSession implements vscode.Disposable {
     const started = performance.now();
     try {
       const model = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `MoE Lens: loading ${name}…` },
-        async () => {
+        { location: vscode.ProgressLocation.Notification, title: `MoE Lens: loading ${name}…`, cancellable: true },
+        async (_progress, token) => {
           const engine = await loadEngine();
-          return engine.loadModel(choice.dir, { providers, log: (line) => this.log.info(line) });
+          const loading = engine.loadModel(choice.dir, { providers, log: (line) => this.log.info(line), cacheDir: this.cacheDir });
+          // onnxruntime cannot stop a session half-made: a cancelled load is released when it is done
+          const cancelled = new Promise<never>((_, reject) => token.onCancellationRequested(() => {
+            void loading.then((m) => m.session.release(), () => undefined);
+            reject(new LoadCancelled());
+          }));
+          return Promise.race([loading, cancelled]);
         },
       );
       for (const f of model.fallbacks) this.log.warn(`fell back from ${f.provider}: ${f.reason}`);
+      const routers = model.routers;
+      if (routers) {
+        const plans = routers.discovery.plans;
+        this.log.info(plans.length > 0
+          ? `routers found in ${plans.length} layers (${[...new Set(plans.map((p) => `${p.pattern} ${p.recipe}`))].join(', ')})${routers.fromCache ? ', from the cache' : ''}: ${routers.cacheFile}`
+          : `no MoE layers found; searched for ${routers.discovery.searched}`);
+      }
+      if (model.fallbacks.length > 0 && providers !== 'auto') {
+        const reasons = model.fallbacks.map((f) => `${f.provider} could not start (${f.reason})`).join('; ');
+        void vscode.window.showWarningMessage(`MoE Lens: ${reasons}. Running on ${model.provider}.`, 'Show Log', 'Use CPU').then((choice) => {
+          if (choice === 'Show Log') this.log.show(true);
+          if (choice === 'Use CPU') void runHostAction('useCpu', this.log);
+        });
+      }
       this.log.info(`model ${model.folder.dir} ready on ${model.provider} in ${(performance.now() - started).toFixed(0)} ms`);
       this.setState({ state: 'ready', model: modelName(model), provider: model.provider });
       return model;
     } catch (e) {
+      if (e instanceof LoadCancelled) {
+        this.log.info('loading the model was cancelled');
+        this.setState({ state: 'unloaded' });
+        throw e;
+      }
       const message = (e as Error).message;
       this.log.error(`model could not be loaded: ${message}`);
       this.setState({ state: 'error', model: name, message });

@@ -8,11 +8,15 @@ import type { SourceDecorations } from './decorations';
 import { loadEngine } from './engineLoader';
 import { InspectorPanel } from './inspectorPanel';
 import type { InspectorView } from './inspectorView';
-import type { ModelSession } from './modelSession';
+import { LoadCancelled, type ModelSession } from './modelSession';
+import { LOAD_FAILED_ACTIONS, runHostAction } from './hostActions';
 import { showError } from './notify';
 import { defaultLayer, samplingSettings } from './settings';
 import { type PromptSource, promptSource } from './sourceSpans';
 import type { StatusBar } from './statusBar';
+
+/** What Run Prompt… offers in the panel's prompt box when nothing was run yet: a program of the bundled model's language. */
+export const DEFAULT_PROGRAM = 'x = 3\nprint(x * 4)';
 
 /** Where a run's program came from in a document, for decorations and reveal-line. */
 interface ProgramOrigin {
@@ -37,7 +41,8 @@ export class RunController implements vscode.Disposable {
   private view: InspectorView | undefined;
   private nextRunId = 1;
   private active: { runId: number; abort: AbortController; done: Promise<void> } | undefined;
-  private origin: ProgramOrigin | undefined;
+  /** Where the current run's program came from, when it came from a document. */
+  origin: ProgramOrigin | undefined;
   private program = '';
   private layer: Layer | undefined;
   lastRun: RunRecord | undefined;
@@ -51,12 +56,12 @@ export class RunController implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
-    private readonly session: ModelSession,
+    readonly modelSession: ModelSession,
     private readonly decorations: SourceDecorations,
     private readonly statusBar: StatusBar,
   ) {
-    session.beforeUnload = () => this.stop();
-    this.disposables.push(session.onDidChange((state) => {
+    modelSession.beforeUnload = () => this.stop();
+    this.disposables.push(modelSession.onDidChange((state) => {
       statusBar.setModel(state);
       if (state.state !== 'unloaded') this.view?.post({ type: 'status', state: state.state === 'ready' ? (this.active ? 'running' : 'idle') : state.state, model: state.model, provider: state.provider, message: state.message });
     }));
@@ -90,12 +95,27 @@ export class RunController implements vscode.Disposable {
     return view;
   }
 
+  /** Shows the inspector and moves the keyboard into it: the token list, or the prompt box (Run Prompt…). */
+  focus(target: 'tokens' | 'prompt'): void {
+    const view = this.show(false);
+    if (target === 'prompt' && !this.program) {
+      this.program = DEFAULT_PROGRAM;
+      this.postInit();
+    }
+    view.post({ type: 'focus', target });
+  }
+
+  /** Removes the expert colours from the editor (the run stays in the inspector). */
+  clearHighlights(): void {
+    this.decorations.clear();
+  }
+
   get hasPanel(): boolean {
     return this.view !== undefined;
   }
 
   private postInit(): void {
-    const s = this.session.state;
+    const s = this.modelSession.state;
     this.view?.post({
       type: 'init', protocol: PROTOCOL_VERSION, mode: 'live', defaults: samplingSettings(), layer: this.currentLayer(),
       prompt: this.program, title: this.origin ? vscode.workspace.asRelativePath(this.origin.document.uri) : InspectorPanel.title,
@@ -128,13 +148,18 @@ export class RunController implements vscode.Disposable {
     this.postInit();
     let model;
     try {
-      model = await this.session.get();
+      model = await this.modelSession.get();
     } catch (e) {
+      if (e instanceof LoadCancelled) {
+        this.view?.post({ type: 'clear' });
+        return undefined;
+      }
+      // the run shown belongs to a model that is no longer loaded: the panel drops it and offers a way back
       const message = `MoE Lens could not load the model: ${(e as Error).message}`;
+      this.view?.post({ type: 'clear' });
       this.view?.post({ type: 'error', message });
-      void showError(message, 'Open Settings', 'Show Log').then((action) => {
-        if (action === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'moeLens.modelPath');
-        if (action === 'Show Log') this.log.show(true);
+      void showError(message, ...Object.keys(LOAD_FAILED_ACTIONS)).then((choice) => {
+        if (choice) void runHostAction(LOAD_FAILED_ACTIONS[choice], this.log);
       });
       return undefined;
     }
@@ -155,7 +180,7 @@ export class RunController implements vscode.Disposable {
     const done = (async () => {
       const events = engine.run(model, { prompt, settings, signal: abort.signal });
       this.statusBar.setSpeed(0);
-      view?.post({ type: 'status', state: 'running', model: this.session.state.model, provider: model.provider });
+      view?.post({ type: 'status', state: 'running', model: this.modelSession.state.model, provider: model.provider });
       for (;;) {
         const next = await events.next();
         if (next.done) {
@@ -195,7 +220,7 @@ export class RunController implements vscode.Disposable {
       this.decorations.paint();
       this.statusBar.setSpeed(undefined);
       if (this.active?.runId === runId) this.active = undefined;
-      view?.post({ type: 'status', state: 'idle', model: this.session.state.model, provider: model.provider });
+      view?.post({ type: 'status', state: 'idle', model: this.modelSession.state.model, provider: model.provider });
     });
     this.active = { runId, abort, done };
     await done;
@@ -250,6 +275,9 @@ export class RunController implements vscode.Disposable {
         return;
       case 'export':
         void vscode.commands.executeCommand('moeLens.exportTrace');
+        return;
+      case 'action':
+        void runHostAction(message.action, this.log);
         return;
       default:
         assertNever(message);

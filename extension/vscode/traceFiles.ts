@@ -52,15 +52,16 @@ export async function writeTrace(store: TraceStore, path: string, progress?: vsc
 }
 
 /** Export with a save dialog (unless `target` is given), progress on large traces, errors shown. */
-export async function exportTrace(store: TraceStore, target?: vscode.Uri): Promise<string[] | undefined> {
+export async function exportTrace(store: TraceStore, target?: vscode.Uri, suggested?: vscode.Uri): Promise<string[] | undefined> {
   let uri = target;
   if (!uri) {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const name = `${store.meta.model.name}-${store.meta.createdAt.replace(/[:.]/g, '-')}.moetrace.json`;
+    const defaultUri = suggested ?? (folder ? vscode.Uri.joinPath(folder, name) : undefined);
     uri = await vscode.window.showSaveDialog({
       title: 'Export MoE Lens trace',
       saveLabel: 'Export',
-      ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, name) } : {}),
+      ...(defaultUri ? { defaultUri } : {}),
       filters: { 'Trace (JSON, opens in MoE Lens)': ['json'], 'Trace (JSONL, one event per line)': ['jsonl'], 'Routing and tokens (CSV)': ['csv'] },
     });
     if (!uri) return undefined;

@@ -16,7 +16,7 @@ import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
 import { ROOT } from '../helpers';
 import { launchChromium } from '../browser';
-import { type HarnessServer, type InspectorPage, type ThemeName, openInspector, startServer, waitPosted } from './harness';
+import { type HarnessServer, type InspectorPage, THEMES, type ThemeName, openInspector, startServer, waitPosted } from './harness';
 import { GREEDY, type Recording, recordRun, replayOf } from './record';
 
 const OUT = join(ROOT, 'test-output');
@@ -35,7 +35,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
   let server: HarnessServer;
   let rec: Recording;
   let inspector: InspectorPage | undefined;
-  const palette = expertPalette(16);
+  const palette = expertPalette(16, THEMES.dark.vars['editor-background']);
   const lastSeq = (messages: HostMessage[]) => {
     const m = messages.at(-1);
     assert.ok(m && 'seq' in m);
@@ -118,7 +118,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
 
     // the picker itself: open it and choose "all layers"
     await page.page.getByTestId('layer-select').click();
-    await page.page.getByTestId('layer-select').getByRole('option', { name: 'all layers (stripes)' }).click();
+    await page.page.getByTestId('layer-select').getByRole('option', { name: 'all MoE layers (stripes)' }).click();
     await page.page.locator('.tok-all').first().waitFor();
     const posted = await page.posted();
     assert.deepEqual(posted.filter((m) => m.type === 'selectLayer').at(-1), { type: 'selectLayer', layer: 'all' });
@@ -126,6 +126,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     const tops = moeLayers.map((_, l) => rec.store.topExpert(l));
     for (const [t, s] of all) assert.equal(s.experts, tops.map((x) => x[t]).join(','), `token ${t} stripes`);
     await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
+    await page.page.locator('[data-t="3"] .stripe').first().waitFor();
     const stripes = await page.page.locator('[data-t="3"] .stripe').evaluateAll((els) => els.map((el) => [el.getAttribute('data-expert'), (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor]));
     assert.deepEqual(stripes, tops.map((x) => [String(x[3]), hexToRgb(palette[x[3]].background)]));
   });
@@ -145,6 +146,8 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await page.page.locator(`[data-t="${t}"]`).click();
     await page.page.locator(`[data-t="${t}"].pinned`).waitFor();
     assert.deepEqual((await page.posted()).filter((m) => m.type === 'pinToken').at(-1), { type: 'pinToken', runId: 1, index: t });
+    await page.page.getByTestId('tab-routing').click();
+    await page.page.getByTestId('heatmap').waitFor();
     const cells = await page.page.$$eval('[data-testid="heatmap"] td', (els) => els.map((el) => ({
       layer: Number(el.getAttribute('data-layer')), expert: Number(el.getAttribute('data-expert')), value: el.getAttribute('data-value'), selected: el.getAttribute('data-selected'),
     })));
@@ -157,7 +160,8 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
       assert.equal(c.selected, String(chosen), `selected layer ${c.layer} expert ${c.expert}`);
     }
     // aggregated over the reasoning: the share of reasoning tokens routed to each expert
-    await page.page.getByTestId('heatmap-scope').selectOption('reasoning');
+    await page.page.getByTestId('heatmap-scope').click();
+    await page.page.getByTestId('heatmap-scope').getByRole('option', { name: 'reasoning', exact: true }).click();
     const segments = rec.store.tokenSegments();
     const reasoning = Array.from(segments.keys()).filter((i) => segments[i] === Segment.Reasoning);
     await page.page.locator(`[data-testid="heatmap"][data-tokens="${reasoning.length}"]`).waitFor();

@@ -1,5 +1,5 @@
 /** Run controls (live mode): prompt, sampling settings, run and stop. */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import VscodeTextarea from '@vscode-elements/react-elements/dist/components/VscodeTextarea.js';
 import VscodeTextfield from '@vscode-elements/react-elements/dist/components/VscodeTextfield.js';
@@ -10,6 +10,8 @@ export interface ControlsProps {
   settings: SamplingSettings;
   running: boolean;
   disabled: boolean;
+  /** Changes when the host asks for the prompt box to take the focus (Run Prompt…). */
+  focus: number;
   onChange(prompt: string, settings: SamplingSettings): void;
   onRun(): void;
   onStop(): void;
@@ -40,11 +42,19 @@ function NumberField(p: { label: string; field: keyof SamplingSettings; value: n
 
 export function Controls(p: ControlsProps) {
   const set = (change: Partial<SamplingSettings>) => p.onChange(p.prompt, { ...p.settings, ...change });
+  const box = useRef<React.ComponentRef<typeof VscodeTextarea>>(null);
+  useEffect(() => {
+    if (p.focus > 0) box.current?.focus();
+  }, [p.focus]);
   return (
     <section className="panel controls" aria-label="Run controls">
       <label className="field prompt">
         <span>Prompt</span>
-        <VscodeTextarea value={p.prompt} rows={4} resize="vertical" aria-label="Prompt" data-testid="prompt" onInput={(e) => p.onChange(valueOf(e), p.settings)} />
+        <VscodeTextarea ref={box} value={p.prompt} rows={4} resize="vertical" aria-label="Prompt: a program for the model (Ctrl+Enter runs it)" data-testid="prompt"
+          onInput={(e) => p.onChange(valueOf(e), p.settings)}
+          onKeyDown={(e) => {
+            if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && !p.running && !p.disabled && p.prompt.trim() !== '') p.onRun();
+          }} />
       </label>
       <div className="settings">
         <NumberField label="Max tokens" field="maxNewTokens" value={p.settings.maxNewTokens} step={1} onValue={(v) => set({ maxNewTokens: v })} />

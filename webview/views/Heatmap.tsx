@@ -1,9 +1,18 @@
-/** Routing heatmap: MoE layers × routed experts, for the pinned token or aggregated over a scope. */
+/**
+ * Routing heatmap: MoE layers × routed experts, for the pinned token or aggregated over a scope. A table
+ * for small models (every cell readable and hoverable), one canvas past MAX_TABLE_CELLS.
+ */
+import VscodeOption from '@vscode-elements/react-elements/dist/components/VscodeOption.js';
+import VscodeSingleSelect from '@vscode-elements/react-elements/dist/components/VscodeSingleSelect.js';
 import { Segment } from '../../extension/trace/types';
 import type { HeatmapScope } from '../persist';
 import type { RunData } from '../state';
 import { type Heatmap as HeatmapData, heatmap, segmentHeatmap } from '../stats';
 import { quotedToken } from '../text';
+import type { ChartTheme } from '../theme';
+import { CanvasGrid } from './CanvasGrid';
+
+const MAX_TABLE_CELLS = 1024;
 
 const SCOPES: { value: HeatmapScope; label: string }[] = [
   { value: 'token', label: 'pinned token' },
@@ -35,7 +44,7 @@ function dataFor(run: RunData, scope: HeatmapScope, pinned: number | null, range
   }
 }
 
-export function Heatmap(p: { run: RunData; scope: HeatmapScope; pinned: number | null; range: [number, number] | null; onScope(scope: HeatmapScope): void }) {
+export function Heatmap(p: { run: RunData; scope: HeatmapScope; pinned: number | null; range: [number, number] | null; theme: ChartTheme; onScope(scope: HeatmapScope): void }) {
   const { run } = p;
   const { data, caption } = dataFor(run, p.scope, p.pinned, p.range);
   const single = p.scope === 'token';
@@ -47,13 +56,24 @@ export function Heatmap(p: { run: RunData; scope: HeatmapScope; pinned: number |
         <h2>Routing heatmap</h2>
         <label className="inline">
           over{' '}
-          <select value={p.scope} data-testid="heatmap-scope" onChange={(e) => p.onScope(e.currentTarget.value as HeatmapScope)}>
-            {SCOPES.map((s) => <option key={s.value} value={s.value}>{s.label}</option>)}
-          </select>
+          <VscodeSingleSelect value={p.scope} data-testid="heatmap-scope" aria-label="Heatmap over"
+            onChange={(e) => p.onScope((e.target as HTMLSelectElement).value as HeatmapScope)}>
+            {SCOPES.map((s) => <VscodeOption key={s.value} value={s.value}>{s.label}</VscodeOption>)}
+          </VscodeSingleSelect>
         </label>
       </header>
       <p className="caption">{run.scoresKept ? caption : `${caption} (router scores were not kept for this long run; marks are exact)`}</p>
-      {data && data.tokens > 0 && (
+      {data && data.tokens > 0 && data.layers.length * data.experts > MAX_TABLE_CELLS && (
+        <CanvasGrid rows={data.layers.length} cols={data.experts} color={p.theme.heat} foreground={p.theme.foreground} testId="heatmap-canvas"
+          intensity={(l, e) => (max > 0 ? data.value[l * data.experts + e] / max : 0)}
+          marked={single ? (l, e) => data.selected[l * data.experts + e] > 0 : undefined}
+          rowLabel={(l) => `L${data.layers[l]}`} colLabel={(e) => String(e)}
+          label={`Routing heatmap, ${data.layers.length} layers × ${data.experts} experts: ${caption}`}
+          describe={(l, e) => (single
+            ? `layer ${data.layers[l]} expert ${e}: score ${data.value[l * data.experts + e].toFixed(3)}${data.selected[l * data.experts + e] > 0 ? ', selected' : ''}`
+            : `layer ${data.layers[l]} expert ${e}: mean score ${data.value[l * data.experts + e].toFixed(3)}, selected for ${(data.selected[l * data.experts + e] * 100).toFixed(0)}% of tokens`)} />
+      )}
+      {data && data.tokens > 0 && data.layers.length * data.experts <= MAX_TABLE_CELLS && (
         <div className="heat-wrap">
           <table className="heat" data-testid="heatmap" data-tokens={data.tokens}>
             <thead>

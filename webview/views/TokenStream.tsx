@@ -13,10 +13,20 @@ import { quotedToken, visibleToken } from '../text';
 import { HoverCard } from './HoverCard';
 
 const ROW_PX = 22;
+const GUTTER_PX = 64;
 const STRIPE_PX = 3;
 const OVERSCAN = 12;
 
-type Line = { kind: 'header'; segment: Segment; row: number; tokens: number; steps: number } | { kind: 'row'; row: number; step: { index: number; step: ReasoningStep } | null };
+/**
+ * What the virtualised list draws, one fixed-height line each: a segment header, or tokens [start, end)
+ * of a row. A row (it ends at a newline, a segment change or MAX_ROW_TOKENS) wider than the panel wraps
+ * onto continuation lines, so long reasoning lines are never cut at the right edge.
+ */
+type Line = { kind: 'header'; segment: Segment; key: number; tokens: number; steps: number }
+  | { kind: 'row'; start: number; end: number; continued: boolean; step: { index: number; step: ReasoningStep } | null };
+
+/** Characters a token takes on screen: its visible text plus its padding and margin. */
+const tokenWidth = (text: string) => visibleToken(text).length + 0.4;
 
 export interface TokenStreamProps {
   run: RunData;
@@ -24,49 +34,106 @@ export interface TokenStreamProps {
   palette: ExpertColor[];
   pinned: number | null;
   range: [number, number] | null;
+  /** The token the keyboard is on. */
+  active: number | null;
+  /** Lines of the program the run came from (0: none to reveal): `L<n>` links only to lines that exist. */
+  programLines: number;
+  /** Changes when the host asks for the list to take the focus. */
+  focus: number;
   reasoningCollapsed: boolean;
   onToggleReasoning(): void;
+  onActive(index: number | null): void;
   onPin(index: number | null): void;
   onRange(range: [number, number]): void;
   onRevealLine(line: number): void;
 }
 
-function buildLines(run: RunData, collapsed: boolean): Line[] {
+function buildLines(run: RunData, collapsed: boolean, columns: number): Line[] {
   const lines: Line[] = [];
   const stepAt = new Map<number, { index: number; step: ReasoningStep }>();
   run.steps.forEach((step, index) => stepAt.set(step.start, { index, step }));
   let segment = -1;
   for (let r = 0; r < run.rowCount; r++) {
     const start = run.rowStarts[r];
+    const end = r + 1 < run.rowCount ? run.rowStarts[r + 1] : run.tokenCount;
     const s = run.segments[start] as Segment;
     if (s !== segment) {
       segment = s;
-      lines.push({ kind: 'header', segment: s, row: r, tokens: run.tokensBySegment[s], steps: s === Segment.Reasoning ? run.steps.length : 0 });
+      lines.push({ kind: 'header', segment: s, key: r, tokens: run.tokensBySegment[s], steps: s === Segment.Reasoning ? run.steps.length : 0 });
     }
     if (s === Segment.Reasoning && collapsed) continue;
-    lines.push({ kind: 'row', row: r, step: stepAt.get(start) ?? null });
+    let from = start;
+    let width = 0;
+    for (let t = start; t < end; t++) {
+      const w = tokenWidth(run.texts[t]);
+      if (t > from && width + w > columns) {
+        lines.push({ kind: 'row', start: from, end: t, continued: from !== start, step: from === start ? stepAt.get(start) ?? null : null });
+        from = t;
+        width = 0;
+      }
+      width += w;
+    }
+    lines.push({ kind: 'row', start: from, end, continued: from !== start, step: from === start ? stepAt.get(start) ?? null : null });
   }
   return lines;
+}
+
+/** The line (index into `lines`) holding token t, or -1 when it is not shown (collapsed reasoning). */
+function lineOf(lines: Line[], t: number): number {
+  // rows are in token order; headers carry no tokens: search the rows
+  let lo = 0;
+  let hi = lines.length - 1;
+  while (lo <= hi) {
+    let mid = (lo + hi) >> 1;
+    while (mid > lo && lines[mid].kind !== 'row') mid--;
+    const line = lines[mid];
+    if (line.kind !== 'row') {
+      lo = mid + 1;
+      continue;
+    }
+    if (t < line.start) hi = mid - 1;
+    else if (t >= line.end) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}
+
+/** What a screen reader says for the active token: its text and its routing in every MoE layer. */
+function describe(run: RunData, t: number): string {
+  const layers = run.routing.map((_, l) => `layer ${run.meta.model.moeLayers[l]}: ${routingOf(run, l, t).map((r) => `expert ${r.expert} ${r.weight.toFixed(2)}`).join(', ')}`);
+  return `token ${t} of ${run.tokenCount}, ${quotedToken(run.texts[t])}, ${SEGMENT_NAMES[run.segments[t]]}. ${layers.join('; ')}`;
 }
 
 export function TokenStream(p: TokenStreamProps) {
   const { run } = p;
   const scroller = useRef<HTMLDivElement>(null);
-  const [view, setView] = useState({ top: 0, height: 600 });
+  const [view, setView] = useState({ top: 0, height: 600, width: 800, charPx: 8 });
   const [hover, setHover] = useState<{ t: number; x: number; y: number } | null>(null);
   const follow = useRef(true);
   const stripes = p.layer === 'all' ? run.routing.length : 0;
   const rowPx = ROW_PX + stripes * STRIPE_PX;
+  const columns = Math.max(8, Math.floor((view.width - GUTTER_PX - 16) / view.charPx));
+  // rows are laid out append-only: their count and the segments' identity say when they changed
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const lines = useMemo(() => buildLines(run, p.reasoningCollapsed), [run.runId, run.rowCount, run.steps, run.segments, p.reasoningCollapsed, run.tokenCount]);
+  const lines = useMemo(() => buildLines(run, p.reasoningCollapsed, columns), [run.runId, run.rowCount, run.steps, run.segments, p.reasoningCollapsed, run.tokenCount, columns]);
 
   useEffect(() => {
     const el = scroller.current;
     if (!el) return;
-    const observer = new ResizeObserver(() => setView({ top: el.scrollTop, height: el.clientHeight }));
+    const measure = () => {
+      const ctx = document.createElement('canvas').getContext('2d');
+      if (ctx) ctx.font = getComputedStyle(el).font;
+      const charPx = ctx ? ctx.measureText('0123456789').width / 10 : 8;
+      setView({ top: el.scrollTop, height: el.clientHeight, width: el.clientWidth, charPx: charPx > 0 ? charPx : 8 });
+    };
+    const observer = new ResizeObserver(measure);
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
+
+  useEffect(() => {
+    if (p.focus > 0) scroller.current?.focus();
+  }, [p.focus]);
 
   // keep following the stream while the view is at the bottom
   useLayoutEffect(() => {
@@ -76,12 +143,73 @@ export function TokenStream(p: TokenStreamProps) {
 
   const first = Math.max(0, Math.floor(view.top / rowPx) - OVERSCAN);
   const last = Math.min(lines.length, Math.ceil((view.top + view.height) / rowPx) + OVERSCAN);
-  const rowEnd = (r: number) => (r + 1 < run.rowCount ? run.rowStarts[r + 1] : run.tokenCount);
   const layerIndex = p.layer === 'all' ? -1 : p.layer;
+  const active = p.active !== null && p.active < run.tokenCount ? p.active : null;
 
   const tokenAt = (target: EventTarget | null): number | null => {
     const el = (target as HTMLElement | null)?.closest?.('[data-t]');
     return el ? Number(el.getAttribute('data-t')) : null;
+  };
+
+  /** Moves the keyboard to token t, scrolling its row into view (only rows in view are rendered). */
+  const moveTo = (t: number) => {
+    const clamped = Math.max(0, Math.min(run.tokenCount - 1, t));
+    const i = lineOf(lines, clamped);
+    const el = scroller.current;
+    if (i >= 0 && el) {
+      const top = i * rowPx;
+      if (top < el.scrollTop) el.scrollTop = top;
+      else if (top + rowPx > el.scrollTop + el.clientHeight) el.scrollTop = top + rowPx - el.clientHeight;
+      follow.current = false;
+    }
+    p.onActive(clamped);
+  };
+
+  /** The token in the row `delta` rows away, at about the same position. */
+  const rowMove = (t: number, delta: number) => {
+    const i = lineOf(lines, t);
+    if (i < 0) return t;
+    const line = lines[i];
+    const offset = line.kind === 'row' ? t - line.start : 0;
+    let j = i;
+    for (let n = Math.abs(delta); n > 0;) {
+      j += Math.sign(delta);
+      if (j < 0 || j >= lines.length) return t;
+      if (lines[j].kind === 'row') n--;
+    }
+    const target = lines[j];
+    if (target.kind !== 'row') return t;
+    return Math.min(target.start + offset, target.end - 1);
+  };
+
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    if (run.tokenCount === 0) return;
+    const t = active ?? p.pinned ?? 0;
+    const page = Math.max(1, Math.floor(view.height / rowPx) - 1);
+    const keys: Record<string, () => void> = {
+      ArrowRight: () => moveTo(active === null ? t : t + 1),
+      ArrowLeft: () => moveTo(active === null ? t : t - 1),
+      ArrowDown: () => moveTo(rowMove(t, 1)),
+      ArrowUp: () => moveTo(rowMove(t, -1)),
+      PageDown: () => moveTo(rowMove(t, page)),
+      PageUp: () => moveTo(rowMove(t, -page)),
+      Home: () => moveTo(0),
+      End: () => moveTo(run.tokenCount - 1),
+      Enter: () => {
+        if (e.shiftKey && p.pinned !== null) p.onRange([Math.min(p.pinned, t), Math.max(p.pinned, t)]);
+        else p.onPin(p.pinned === t ? null : t);
+      },
+      ' ': () => p.onPin(p.pinned === t ? null : t),
+      Escape: () => p.onPin(null),
+      l: () => {
+        const step = run.steps.find((s) => t >= s.start && t < s.end);
+        if (step?.line !== undefined && step.line <= p.programLines) p.onRevealLine(step.line);
+      },
+    };
+    const action = keys[e.key];
+    if (!action) return;
+    e.preventDefault();
+    action();
   };
 
   return (
@@ -90,10 +218,16 @@ export function TokenStream(p: TokenStreamProps) {
         ref={scroller}
         className="scroller"
         data-testid="token-scroller"
+        role="listbox"
+        tabIndex={0}
+        aria-label="Tokens. Arrow keys move, Enter pins a token (Shift+Enter: a range from the pinned one), Escape unpins, L reveals the program line of a reasoning step."
+        aria-activedescendant={active !== null && lineOf(lines, active) >= first && lineOf(lines, active) < last ? `tok-${active}` : undefined}
+        onFocus={() => { if (active === null && run.tokenCount > 0) p.onActive(p.pinned ?? 0); }}
+        onKeyDown={onKeyDown}
         onScroll={(e) => {
           const el = e.currentTarget;
           follow.current = el.scrollTop + el.clientHeight >= el.scrollHeight - rowPx * 2;
-          setView({ top: el.scrollTop, height: el.clientHeight });
+          setView((v) => ({ ...v, top: el.scrollTop, height: el.clientHeight }));
         }}
         onMouseOver={(e) => {
           const t = tokenAt(e.target);
@@ -104,25 +238,27 @@ export function TokenStream(p: TokenStreamProps) {
         onClick={(e) => {
           const t = tokenAt(e.target);
           if (t === null) return;
+          p.onActive(t);
           if (e.shiftKey && p.pinned !== null) p.onRange([Math.min(p.pinned, t), Math.max(p.pinned, t)]);
           else p.onPin(p.pinned === t ? null : t);
         }}
       >
-        <div className="spacer" style={{ height: lines.length * rowPx }}>
+        <div className="spacer" role="presentation" style={{ height: lines.length * rowPx }}>
           {lines.slice(first, last).map((line, i) => {
             const top = (first + i) * rowPx;
-            if (line.kind === 'header') return <Header key={`h${line.row}`} top={top} line={line} collapsed={p.reasoningCollapsed} onToggle={p.onToggleReasoning} />;
-            const start = run.rowStarts[line.row];
-            const end = rowEnd(line.row);
+            if (line.kind === 'header') return <Header key={`h${line.key}`} top={top} line={line} collapsed={p.reasoningCollapsed} onToggle={p.onToggleReasoning} />;
+            const { start, end } = line;
             const pinnedHere = p.pinned !== null && p.pinned >= start && p.pinned < end ? p.pinned : -1;
+            const activeHere = active !== null && active >= start && active < end ? active : -1;
             const inRange = p.range && p.range[0] < end && p.range[1] >= start ? p.range : null;
             return (
-              <Row key={`r${start}`} run={run} top={top} start={start} end={end} layerIndex={layerIndex} palette={p.palette} pinned={pinnedHere}
-                range={inRange} step={line.step} onRevealLine={p.onRevealLine} />
+              <Row key={`r${start}`} run={run} top={top} start={start} end={end} layerIndex={layerIndex} palette={p.palette} pinned={pinnedHere} active={activeHere}
+                range={inRange} step={line.step} programLines={p.programLines} onRevealLine={p.onRevealLine} />
             );
           })}
         </div>
       </div>
+      <div className="sr-only" aria-live="polite" data-testid="token-announce">{active !== null ? describe(run, active) : ''}</div>
       {hover && <HoverCard run={run} t={hover.t} x={hover.x} y={hover.y} palette={p.palette} />}
     </section>
   );
@@ -154,8 +290,10 @@ interface RowProps {
   layerIndex: number;
   palette: ExpertColor[];
   pinned: number;
+  active: number;
   range: [number, number] | null;
   step: { index: number; step: ReasoningStep } | null;
+  programLines: number;
   onRevealLine(line: number): void;
 }
 
@@ -164,35 +302,42 @@ const Row = memo(function Row(p: RowProps) {
   const { run } = p;
   const segment = SEGMENT_NAMES[run.segments[p.start]];
   const spans = [];
-  for (let t = p.start; t < p.end; t++) spans.push(<Token key={t} run={run} t={t} layerIndex={p.layerIndex} palette={p.palette} pinned={p.pinned === t} inRange={!!p.range && t >= p.range[0] && t <= p.range[1]} />);
+  for (let t = p.start; t < p.end; t++) {
+    spans.push(<Token key={t} run={run} t={t} layerIndex={p.layerIndex} palette={p.palette} pinned={p.pinned === t} active={p.active === t}
+      inRange={!!p.range && t >= p.range[0] && t <= p.range[1]} />);
+  }
   const step = p.step;
+  const line = step?.step.line;
   return (
-    <div className={`line row seg-${segment}`} style={{ transform: `translateY(${p.top}px)` }} data-row={p.start}>
-      <span className="gutter">
+    <div className={`line row seg-${segment}`} role="presentation" style={{ transform: `translateY(${p.top}px)` }} data-row={p.start}>
+      <span className="gutter" aria-hidden="true">
         {step && <span className="step-no">{step.index + 1}</span>}
-        {step?.step.line !== undefined && (
-          <button type="button" className="line-link" data-line={step.step.line} title={`Reveal program line ${step.step.line}`} onClick={() => p.onRevealLine(step.step.line as number)}>
-            L{step.step.line}
+        {line !== undefined && (line <= p.programLines ? (
+          <button type="button" tabIndex={-1} className="line-link" data-line={line} title={`Reveal program line ${line}`} onClick={() => p.onRevealLine(line)}>
+            L{line}
           </button>
-        )}
+        ) : (
+          <span className="line-missing" data-line={line} title={p.programLines > 0 ? `The program has ${p.programLines} lines: there is no line ${line}` : 'No program to reveal lines in'}>L{line}</span>
+        ))}
       </span>
       {spans}
     </div>
   );
 }, (a, b) => a.start === b.start && a.end === b.end && a.top === b.top && a.layerIndex === b.layerIndex && a.palette === b.palette && a.pinned === b.pinned
+  && a.active === b.active && a.programLines === b.programLines
   && a.range?.[0] === b.range?.[0] && a.range?.[1] === b.range?.[1] && a.step?.step === b.step?.step && a.run.segments === b.run.segments && a.run.runId === b.run.runId);
 
-function Token(p: { run: RunData; t: number; layerIndex: number; palette: ExpertColor[]; pinned: boolean; inRange: boolean }) {
+function Token(p: { run: RunData; t: number; layerIndex: number; palette: ExpertColor[]; pinned: boolean; active: boolean; inRange: boolean }) {
   const { run, t } = p;
   const text = visibleToken(run.texts[t]);
-  const cls = `tok${p.pinned ? ' pinned' : ''}${p.inRange ? ' in-range' : ''}`;
+  const cls = `tok${p.pinned ? ' pinned' : ''}${p.active ? ' active' : ''}${p.inRange ? ' in-range' : ''}`;
   if (p.layerIndex >= 0) {
     const e = topExpert(run, p.layerIndex, t);
     const color = p.palette[e];
     const routes = routingOf(run, p.layerIndex, t).map((r) => `E${r.expert} ${r.weight.toFixed(2)}`).join(', ');
     const label = `token ${t} ${quotedToken(run.texts[t])} · layer ${run.meta.model.moeLayers[p.layerIndex]}: ${routes}`;
     return (
-      <span className={cls} data-t={t} data-expert={e} title={label} aria-label={label}
+      <span className={cls} id={`tok-${t}`} role="option" aria-selected={p.pinned} data-t={t} data-expert={e} title={label} aria-label={label}
         style={color ? { backgroundColor: color.background, color: color.foreground } : undefined}>
         {text}
       </span>
@@ -201,7 +346,7 @@ function Token(p: { run: RunData; t: number; layerIndex: number; palette: Expert
   const tops = run.routing.map((_, l) => topExpert(run, l, t));
   const label = `token ${t} ${quotedToken(run.texts[t])} · top experts by layer: ${tops.map((e, l) => `L${run.meta.model.moeLayers[l]} E${e}`).join(', ')}`;
   return (
-    <span className={`${cls} tok-all`} data-t={t} data-experts={tops.join(',')} title={label} aria-label={label}>
+    <span className={`${cls} tok-all`} id={`tok-${t}`} role="option" aria-selected={p.pinned} data-t={t} data-experts={tops.join(',')} title={label} aria-label={label}>
       <span className="txt">{text}</span>
       {tops.map((e, l) => (
         <span key={l} className="stripe" data-layer={run.meta.model.moeLayers[l]} data-expert={e} style={{ backgroundColor: p.palette[e]?.background }} />
