@@ -20,7 +20,7 @@ export function activate(context: vscode.ExtensionContext): MoeLensApi {
   const log = vscode.window.createOutputChannel('MoE Lens', { log: true });
   const statusBar = new StatusBar();
   const session = new ModelSession(context.extensionUri, log, vscode.Uri.joinPath(context.globalStorageUri, 'graphs').fsPath);
-  const decorations = new SourceDecorations();
+  const decorations = new SourceDecorations(context.workspaceState);
   const controller = new RunController(context.extensionUri, log, session, decorations, statusBar);
   const traceEditor = new TraceEditorProvider(context.extensionUri, log, (message) => controller.relay(message));
   context.subscriptions.push(

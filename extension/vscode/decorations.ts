@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Layer } from '../protocol';
 import { topExpertAt } from '../trace/figures';
+import { forgetDecorations, saveDecorations, savedDecorations, savedUri } from './decorationMemory';
 import { expertColor } from './palette';
 import { type PromptSource, documentSpan } from './sourceSpans';
 
@@ -45,14 +46,32 @@ export class SourceDecorations implements vscode.Disposable {
   private snapshotValue: DecorationSnapshot | undefined;
   private readonly disposables: vscode.Disposable[] = [this.pinType];
 
-  constructor() {
+  /** `state`: the workspace's memento, where the last run's colours are kept across a window reload. */
+  constructor(private readonly state?: vscode.Memento) {
     this.disposables.push(
-      vscode.window.onDidChangeVisibleTextEditors(() => this.paint()),
+      vscode.window.onDidChangeVisibleTextEditors(() => {
+        if (!this.document) this.restore();
+        this.paint();
+      }),
       // the token ranges describe the text that was run; once it changes they would point at other code
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.document === this.document && e.contentChanges.length > 0) this.clear();
       }),
     );
+    this.restore();
+  }
+
+  /** Paints the colours saved before a reload, when their document shows with the text they were made on. */
+  private restore(): void {
+    if (!this.state) return;
+    const uri = savedUri(this.state);
+    const editor = uri ? vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri) : undefined;
+    const saved = editor ? savedDecorations(this.state, editor.document) : undefined;
+    if (!editor || !saved) return;
+    this.document = editor.document;
+    this.layer = saved.layer;
+    this.tokens = saved.tokens;
+    this.paint();
   }
 
   /** Starts a new run's decorations on `document` (undefined: the prompt has no source document). */
@@ -124,13 +143,15 @@ export class SourceDecorations implements vscode.Disposable {
       for (const [expert, type] of this.types) editor.setDecorations(type, byExpert.get(expert) ?? []);
     }
     this.snapshotValue = { uri: this.document.uri.toString(), layer: this.layer, ranges };
+    if (this.state) saveDecorations(this.state, this.document, this.layer, this.tokens);
   }
 
   get snapshot(): DecorationSnapshot | undefined {
     return this.snapshotValue;
   }
 
-  clear(): void {
+  /** Removes the colours from the editor (and forgets them, unless the window is only closing). */
+  clear(forget = true): void {
     for (const editor of this.editors()) {
       for (const type of this.types.values()) editor.setDecorations(type, []);
       editor.setDecorations(this.pinType, []);
@@ -139,10 +160,11 @@ export class SourceDecorations implements vscode.Disposable {
     this.document = undefined;
     this.source = undefined;
     this.snapshotValue = undefined;
+    if (forget && this.state) forgetDecorations(this.state);
   }
 
   dispose(): void {
-    this.clear();
+    this.clear(false); // deactivation (a reload, too): the saved colours come back with the window
     for (const type of this.types.values()) type.dispose();
     this.types.clear();
     for (const d of this.disposables) d.dispose();

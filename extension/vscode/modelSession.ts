@@ -33,10 +33,13 @@ export class ModelSession implements vscode.Disposable {
   /** `cacheDir`: where the router search of third-party models is cached (the extension's global storage). */
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly cacheDir?: string) {
     this.disposables.push(
+      // only a change of what would be loaded unloads: a run may already have loaded the new choice
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('moeLens.modelPath') || e.affectsConfiguration('moeLens.executionProviders')) void this.unload();
+        if ((e.affectsConfiguration('moeLens.modelPath') || e.affectsConfiguration('moeLens.executionProviders')) && this.current?.key !== this.key()) void this.unload();
       }),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.unload()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        if (this.current?.key !== this.key()) void this.unload();
+      }),
     );
   }
 
@@ -44,11 +47,16 @@ export class ModelSession implements vscode.Disposable {
     return this.stateValue;
   }
 
+  /** What the current settings would load. */
+  private key(): string {
+    return JSON.stringify([modelChoice(this.extensionUri).dir, providerPreference()]);
+  }
+
   /** The model for the current settings, loading it (with progress) if needed. Throws a ModelError on failure. */
   async get(): Promise<LoadedModel> {
     const choice = modelChoice(this.extensionUri);
     const providers = providerPreference();
-    const key = JSON.stringify([choice.dir, providers]);
+    const key = this.key();
     if (this.current?.key !== key) {
       await this.unload();
       this.current = { key, choice, model: this.load(choice, providers) };

@@ -16,7 +16,7 @@ import { type PromptSource, promptSource } from './sourceSpans';
 import type { StatusBar } from './statusBar';
 
 /** What Run Prompt… offers in the panel's prompt box when nothing was run yet: a program of the bundled model's language. */
-export const DEFAULT_PROGRAM = 'x = 3\nprint(x * 4)';
+export const DEFAULT_PROGRAM = 'x = 3\ny = x * 4\nprint(y)';
 
 /** Where a run's program came from in a document, for decorations and reveal-line. */
 interface ProgramOrigin {

@@ -139,7 +139,7 @@ async function runSuite(suite: Suite): Promise<number> {
     server = codeServer.server;
     const port = codeServer.port;
     browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     let requests = Promise.resolve();
     const onLine = (line: string) => {
       process.stdout.write(`${line}\n`);
@@ -190,9 +190,35 @@ async function screenshot(page: Page, dir: string, name: string): Promise<void> 
   console.log(`screenshot: ${file}`);
 }
 
+/**
+ * Runs in the inspector's frame: whether the answer is on screen without scrolling, and which of the
+ * panel's blocks (header, notices, summary, controls, views) or the summary's parts overlap.
+ */
+const LAYOUT_CHECK = `(() => {
+  const boxes = (els) => els.map((el) => ({ name: el.className || el.tagName, r: el.getBoundingClientRect() })).filter((b) => b.r.width > 0 && b.r.height > 0);
+  const overlaps = (list) => {
+    const out = [];
+    for (let i = 0; i < list.length; i++) for (let j = i + 1; j < list.length; j++) {
+      const a = list[i].r, b = list[j].r;
+      if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) out.push(list[i].name + ' / ' + list[j].name);
+    }
+    return out;
+  };
+  const app = document.querySelector('.app');
+  const answer = document.querySelector('[data-testid="answer"]');
+  const r = answer ? answer.getBoundingClientRect() : null;
+  return {
+    width: window.innerWidth,
+    answerVisible: !!r && r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight,
+    answer: answer ? answer.textContent : null,
+    overlaps: [...overlaps(boxes([...app.children])), ...overlaps(boxes([...document.querySelectorAll('.summary > *, .top > *')]))],
+    horizontalOverflow: document.documentElement.scrollWidth > window.innerWidth + 1,
+  };
+})()`;
+
 /** The inspector's document: a webview frame (VS Code nests it in two iframes) holding the app's root. */
-async function inspectorFrame(page: Page, selector: string): Promise<Frame> {
-  for (let attempt = 0; attempt < 50; attempt++) {
+async function inspectorFrame(page: Page, selector: string, attempts = 50): Promise<Frame> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     for (const frame of page.frames()) {
       if (await frame.$(selector).catch(() => null)) return frame;
     }
@@ -206,7 +232,22 @@ async function serve(page: Page, dir: string, request: DriverRequest & { id: str
   let answer = 'ok';
   try {
     if (request.action === 'screenshot') await screenshot(page, dir, request.name);
-    else {
+    else if (request.action === 'viewport') {
+      await page.setViewportSize({ width: request.width, height: request.height });
+      await page.waitForTimeout(300);
+    } else if (request.action === 'press') {
+      for (const key of request.keys) await page.keyboard.press(key);
+    } else if (request.action === 'layout') {
+      const frame = await inspectorFrame(page, '.app');
+      answer = `ok:${JSON.stringify(await frame.evaluate(LAYOUT_CHECK))}`;
+    } else if (request.action === 'text') {
+      // the webview may not exist (yet): an empty list, not an error
+      const frame = await inspectorFrame(page, '#root', 10).catch(() => undefined);
+      // '.value' reads the property (a text area's content), any other attribute its attribute
+      const values = frame ? await frame.$$eval(request.selector, (els, attribute) => els.map((el) => (attribute === '.value' ? String((el as unknown as { value: unknown }).value ?? '')
+        : attribute ? el.getAttribute(attribute) ?? '' : el.textContent ?? '')), request.attribute) : [];
+      answer = `ok:${JSON.stringify(values)}`;
+    } else {
       const frame = await inspectorFrame(page, request.action === 'click' && request.scrollTop ? request.scrollTop : request.selector);
       if (request.action === 'click') {
         if (request.scrollTop) await frame.$eval(request.scrollTop, (el) => { el.scrollTop = 0; });

@@ -95,7 +95,10 @@ describe('MoE Lens in VS Code', () => {
       const text = doc.getText(range);
       assert.ok(texts[r.index].includes(text), `token ${r.index} ${JSON.stringify(texts[r.index])} decorates ${JSON.stringify(text)}`);
       assert.equal(r.expert, top[r.index], `token ${r.index} is coloured by expert ${r.expert}, the panel's top-1 expert`);
-      assert.match(r.hover, new RegExp(`E${r.expert} \\(`));
+      assert.ok(text.length > 0 && text.trim() === text, `token ${r.index} paints only visible characters, not indentation: ${JSON.stringify(text)}`);
+      // the hover's row for the colour layer lists the experts heaviest first, each with its swatch
+      const row = r.hover.split('\n').find((line) => line.startsWith(`| **${snapshot.layer}** |`)) ?? '';
+      assert.match(row, new RegExp(`^\\| \\*\\*${snapshot.layer}\\*\\* \\| <span style="color:#[0-9a-f]{6};">■</span> E${r.expert} \\d\\.\\d\\d`), row);
       for (let o = doc.offsetAt(range.start); o < doc.offsetAt(range.end); o++) covered[o] = 1;
     }
     const source = doc.getText();

@@ -63,7 +63,15 @@ export type DriverRequest =
   /** Clicks the first (or last) element matching `selector` in the inspector webview; `scrollTop` first scrolls that element to its top. */
   | { action: 'click'; selector: string; last?: boolean; scrollTop?: string }
   /** Sets a select's value in the inspector webview and fires `change`. */
-  | { action: 'select'; selector: string; value: string };
+  | { action: 'select'; selector: string; value: string }
+  /** Reads the text (or an attribute) of every element matching `selector` in the inspector webview; none is an empty list. */
+  | { action: 'text'; selector: string; attribute?: string }
+  /** Presses keys one after another in the inspector webview, as a keyboard user would (focus is wherever it is). */
+  | { action: 'press'; keys: string[] }
+  /** Sets the browser window's size (the workbench relayouts). */
+  | { action: 'viewport'; width: number; height: number }
+  /** Checks the inspector's layout: the answer on screen, no blocks overlapping, no horizontal overflow. */
+  | { action: 'layout' };
 
 let requests = 0;
 
@@ -72,16 +80,22 @@ let requests = 0;
  * driver writes (`ok`, or what went wrong). Returns false when no driver runs (test-electron).
  */
 export async function askDriver(request: DriverRequest): Promise<boolean> {
-  if (!driverDir) return false;
+  return (await driverAnswer(request)) !== undefined;
+}
+
+/** Asks the driver and returns its answer's value (`ok` → '', `ok:<value>` → value); undefined when no driver runs. */
+export async function driverAnswer(request: DriverRequest): Promise<string | undefined> {
+  if (!driverDir) return undefined;
   const { access, readFile } = await import('node:fs/promises');
-  const id = `request-${process.pid}-${++requests}`;
+  // unique across the suite's bundles (each has its own counter) and across loads of the workbench
+  const id = `request-${process.pid}-${Date.now().toString(36)}-${++requests}`;
   console.log(`[moe-lens-driver] ${JSON.stringify({ id, ...request })}`);
   const done = join(driverDir, `${id}.done`);
   for (let i = 0; i < 300; i++) {
     if (await access(done).then(() => true, () => false)) {
       const answer = await readFile(done, 'utf8');
-      if (answer !== 'ok') throw new Error(`driver: ${request.action} failed: ${answer}`);
-      return true;
+      if (answer !== 'ok' && !answer.startsWith('ok:')) throw new Error(`driver: ${request.action} failed: ${answer}`);
+      return answer.slice(3);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -90,6 +104,12 @@ export async function askDriver(request: DriverRequest): Promise<boolean> {
 
 export async function screenshot(name: string): Promise<void> {
   await askDriver({ action: 'screenshot', name });
+}
+
+/** The texts (or attribute values) of the inspector elements matching `selector`; undefined without a driver. */
+export async function inspectorTexts(selector: string, attribute?: string): Promise<string[] | undefined> {
+  const answer = await driverAnswer({ action: 'text', selector, ...(attribute ? { attribute } : {}) });
+  return answer === undefined ? undefined : (JSON.parse(answer) as string[]);
 }
 
 /** Polls `condition` until it holds; fails after `ms` naming what it waited for. */

@@ -6,7 +6,7 @@ import Mocha from 'mocha';
 import { join } from 'node:path';
 
 const SUITES: Record<string, string[]> = {
-  main: ['extension.test.js', 'traceFiles.test.js'],
+  main: ['extension.test.js', 'traceFiles.test.js', 'inspector.test.js'],
   untrusted: ['untrusted.test.js'],
   vsix: ['vsix.test.js'],
   restore: ['restore.test.js'],
@@ -17,6 +17,8 @@ export function run(): Promise<void> {
   const files = SUITES[suite];
   if (!files) return Promise.reject(new Error(`MOE_LENS_SUITE=${suite} is not one of ${Object.keys(SUITES).join(', ')}`));
   const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec' });
+  // MOE_LENS_GREP=<text> runs only the tests whose titles contain it (while working on them)
+  if (process.env.MOE_LENS_GREP) mocha.grep(process.env.MOE_LENS_GREP);
   for (const f of files) mocha.addFile(join(__dirname, f));
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} of the ${suite} suite's tests failed`)) : resolve()));
