@@ -82,23 +82,23 @@ describe('routing decoding', () => {
     assert.equal(into.layers[0].scores[8], 0.5);
   });
 
-  it('reads the packed output [1, T, L, 2k + E] the same way', () => {
+  it('reads the packed output [1, T, L·(2k + E)] the same way: all ids, then all weights, then all scores', () => {
     const per = out(2);
-    // two layers (1 and 3), the second with ids + 1: the packed row is ids, weights, scores per layer
-    const packed = new Float32Array(2 * 2 * 12);
+    // two layers (1 and 3), the second with ids + 1
+    const width = 2 * (2 * 2 + 8);
+    const packed = new Float32Array(2 * width);
     for (let t = 0; t < 2; t++) {
       for (let l = 0; l < 2; l++) {
-        const row = (t * 2 + l) * 12;
         for (let j = 0; j < 2; j++) {
-          packed[row + j] = Number(per['routing.1.expert_ids'].data[t * 2 + j]) + l;
-          packed[row + 2 + j] = (per['routing.1.expert_weights'].data as Float32Array)[t * 2 + j];
+          packed[t * width + l * 2 + j] = Number(per['routing.1.expert_ids'].data[t * 2 + j]) + l;
+          packed[t * width + 4 + l * 2 + j] = (per['routing.1.expert_weights'].data as Float32Array)[t * 2 + j];
         }
-        packed.set((per['routing.1.router_scores'].data as Float32Array).subarray(t * 8, (t + 1) * 8), row + 4);
+        packed.set((per['routing.1.router_scores'].data as Float32Array).subarray(t * 8, (t + 1) * 8), t * width + 8 + l * 8);
       }
     }
     const into = new StepRouting(2, 2, 8);
     into.resize(2);
-    contractReader([1, 3], 2, 8, true).read({ 'routing.packed': new ort.Tensor('float32', packed, [1, 2, 2, 12]) }, into);
+    contractReader([1, 3], 2, 8, true).read({ 'routing.packed': new ort.Tensor('float32', packed, [1, 2, width]) }, into);
     assert.deepEqual(Array.from(into.layers[0].expertIds), [3, 0, 7, 1]);
     assert.deepEqual(Array.from(into.layers[1].expertIds), [4, 1, 8, 2]);
     assert.deepEqual(Array.from(into.layers[1].weights), [0.75, 0.25, 0.5, 0.5]);

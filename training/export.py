@@ -7,7 +7,7 @@ Graph inputs:  input_ids, attention_mask, position_ids,
 Graph outputs: logits, present.{i}.kv_latent, present.{i}.k_rope,
                routing.{i}.expert_ids [B, T, k] int64, routing.{i}.expert_weights [B, T, k],
                routing.{i}.router_scores [B, T, E]   (i = index of each MoE layer),
-               routing.packed [B, T, L, 2k + E]       (the same, one output per step: pack_routing.py)
+               routing.packed [B, T, L·(2k + E)]      (the same, one output per step: pack_routing.py)
 Also writes a parity fixture (PyTorch reference outputs) for the TypeScript tests.
 """
 from __future__ import annotations

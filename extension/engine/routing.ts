@@ -57,27 +57,31 @@ export interface RoutingReader {
 export const NO_ROUTING: RoutingReader = { outputNames: [], stepBuffers: () => ({}), read: () => {} };
 
 /**
- * The MoE Lens contract's routing outputs: `routing.packed` [B, T, L, 2k + E] when the graph has it
- * (one tensor per call), else `routing.{i}.expert_ids/expert_weights/router_scores` per layer.
+ * The MoE Lens contract's routing outputs: `routing.packed` [B, T, L·(2k + E)] when the graph has it (one
+ * tensor per call: every layer's ids, then every layer's weights, then every layer's scores), else
+ * `routing.{i}.expert_ids/expert_weights/router_scores` per layer.
  */
 export function contractReader(layers: readonly number[], k: number, experts: number, packed: boolean): RoutingReader {
   if (packed) {
-    const width = 2 * k + experts;
+    const L = layers.length;
+    const width = L * (2 * k + experts);
     return {
       outputNames: [PACKED_ROUTING],
-      stepBuffers: () => ({ [PACKED_ROUTING]: new ort.Tensor('float32', new Float32Array(layers.length * width), [1, 1, layers.length, width]) }),
+      stepBuffers: () => ({ [PACKED_ROUTING]: new ort.Tensor('float32', new Float32Array(width), [1, 1, width]) }),
       read(outputs, into) {
         const data = outputs[PACKED_ROUTING].data as Float32Array;
-        const L = layers.length;
         for (let t = 0; t < into.tokens; t++) {
+          const row = t * width;
           for (let l = 0; l < L; l++) {
-            const row = (t * L + l) * width;
             const { expertIds, weights, scores } = into.layers[l];
+            const ids = row + l * k;
+            const w = row + L * k + l * k;
             for (let j = 0; j < k; j++) {
-              expertIds[t * k + j] = data[row + j];
-              weights[t * k + j] = data[row + k + j];
+              expertIds[t * k + j] = data[ids + j];
+              weights[t * k + j] = data[w + j];
             }
-            scores.set(data.subarray(row + 2 * k, row + width), t * experts);
+            const s = row + 2 * L * k + l * experts;
+            scores.set(data.subarray(s, s + experts), t * experts);
           }
         }
       },
