@@ -31,6 +31,8 @@ export class Decoder {
   private readonly routing: StepRouting;
   /** The step buffers: written by the session each step, never disposed. */
   private readonly reused: Set<ort.Tensor>;
+  /** Whether a one-token step has outputs the session allocates (not caches, not step buffers). */
+  private readonly allocatedPerStep: boolean;
 
   constructor(private readonly model: LoadedModel) {
     const { layout, routing, folder } = model;
@@ -46,6 +48,7 @@ export class Decoder {
       ...routing.stepBuffers(),
     };
     this.reused = new Set(Object.values(this.stepOutputs).filter((t): t is ort.Tensor => t !== null));
+    this.allocatedPerStep = Object.entries(this.stepOutputs).some(([name, t]) => t === null && !this.cache.owns(name));
     this.stepFeeds = { ids: new ort.Tensor('int64', this.stepIds, [1, 1]), position: new ort.Tensor('int64', this.stepPosition, [1, 1]) };
     this.routing = new StepRouting(layout.routedLayers.length, layout.expertsPerToken, layout.routedExperts);
   }
@@ -83,7 +86,8 @@ export class Decoder {
       : halfsToFloats((raw as Uint16Array).subarray((t - 1) * vocab, t * vocab));
     this.routing.resize(t);
     this.model.routing.read(out, this.routing);
-    for (const [name, tensor] of Object.entries(out)) if (!this.cache.owns(name) && !this.reused.has(tensor)) tensor.dispose();
+    // what the session allocated for this call, but the caches (the cache owns those now)
+    if (!single || this.allocatedPerStep) for (const [name, tensor] of Object.entries(out)) if (!this.cache.owns(name) && !this.reused.has(tensor)) tensor.dispose();
     return { logits, routing: this.routing, runMs };
   }
 

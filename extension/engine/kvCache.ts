@@ -37,9 +37,12 @@ export class KvCache {
     return this.presents.has(outputName);
   }
 
+  /** The past inputs of the next call, by name: one object, updated in place (the decoder adds its inputs to it). */
   feeds(): Record<string, ort.Tensor> {
-    return Object.fromEntries(this.tensors);
+    return this.pastFeeds;
   }
+
+  private pastFeeds: Record<string, ort.Tensor> = {};
 
   /** Takes the present outputs of a step; they are owned by the cache from now on. */
   update(outputs: Record<string, ort.Tensor>, addedTokens: number): void {
@@ -48,6 +51,7 @@ export class KvCache {
       if (!next) throw new Error(`step returned no ${spec.present}`);
       this.tensors.get(spec.past)?.dispose();
       this.tensors.set(spec.past, next);
+      this.pastFeeds[spec.past] = next;
     }
     this.length += addedTokens;
     this.measure();
@@ -63,7 +67,9 @@ export class KvCache {
     for (const spec of this.specs) {
       const size = spec.emptyDims.reduce((a, b) => a * b, 1);
       const data = spec.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
-      this.tensors.set(spec.past, new ort.Tensor(spec.type, data, spec.emptyDims));
+      const empty = new ort.Tensor(spec.type, data, spec.emptyDims);
+      this.tensors.set(spec.past, empty);
+      this.pastFeeds[spec.past] = empty;
     }
     this.length = 0;
     this.measure();
@@ -72,6 +78,7 @@ export class KvCache {
   dispose(): void {
     for (const t of this.tensors.values()) t.dispose();
     this.tensors.clear();
+    this.pastFeeds = {};
   }
 
   private measure(): void {

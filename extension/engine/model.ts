@@ -29,6 +29,8 @@ export interface LoadOptions {
   log?: (line: string) => void;
   /** Where the router search's results are cached (default: ~/.cache/moe-lens/graphs). */
   cacheDir?: string;
+  /** Session options beyond the provider (thread counts, spinning), merged under the provider choice. */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
 }
 
 /** MoE Lens's own exports carry routing outputs by name; a cheap look at the bytes tells, before any parsing. */
@@ -72,7 +74,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     for (const note of exposed.discovery.notes) options.log?.(`routers: ${note}`);
   }
   const source = exposed ? { bytes: exposed.bytes, path: folder.modelPath, externalDataFolder: folder.dir } : { path: folder.modelPath };
-  const { session, provider, fallbacks } = await openSession(source, options.providers ?? 'auto', folder.modelBytes, options.log);
+  const { session, provider, fallbacks } = await openSession(source, options.providers ?? 'auto', folder.modelBytes, options.log, options.sessionOptions);
   try {
     const routed = exposed ? routedOf(exposed.discovery, folder.modelPath) : undefined;
     const layout = readLayout(session, folder, routed);

@@ -29,9 +29,23 @@ export function valueInfo(name: string, elemType: number, dims: readonly (number
   return { name, type: { tensorType: { elemType, ...(shape ? { shape } : {}) } } };
 }
 
-/** The model re-encoded without the graph outputs `drop` names (for baselines; it does re-encode). */
+/**
+ * The model re-encoded without the graph outputs `drop` names and without the nodes that only computed
+ * them: onnxruntime runs every node of a graph, used or not, so a fair baseline must lose them too
+ * (for benchmarks; it does re-encode).
+ */
 export function withoutGraphOutputs(bytes: Uint8Array, drop: (name: string) => boolean): Uint8Array {
   const model = decodeModel(bytes);
-  if (model.graph) model.graph.output = (model.graph.output ?? []).filter((o) => !drop(o.name ?? ''));
+  const graph = model.graph;
+  if (!graph) return bytes;
+  graph.output = (graph.output ?? []).filter((o) => !drop(o.name ?? ''));
+  const kept = new Set(graph.output.map((o) => o.name ?? ''));
+  for (let changed = true; changed;) {
+    const used = new Set<string>(kept);
+    for (const n of graph.node ?? []) for (const i of n.input ?? []) used.add(i);
+    const before = graph.node?.length ?? 0;
+    graph.node = (graph.node ?? []).filter((n) => (n.output ?? []).some((o) => used.has(o)));
+    changed = graph.node.length !== before;
+  }
   return onnx.ModelProto.encode(model).finish();
 }

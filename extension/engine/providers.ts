@@ -38,6 +38,7 @@ export async function openSession(
   preference: ProviderPreference,
   modelBytes: number,
   log: (line: string) => void = () => {},
+  extraOptions: ort.InferenceSession.SessionOptions = {},
 ): Promise<OpenedSession> {
   const fallbacks: ProviderFallback[] = [];
   const available = new Map(ort.listSupportedBackends().map((b) => [b.name, b]));
@@ -49,7 +50,7 @@ export async function openSession(
       continue;
     }
     try {
-      const session = await createSession(source, provider);
+      const session = await createSession(source, provider, extraOptions);
       log(`execution provider ${provider} in use${GPU_RESIDENT.has(provider) ? ' (KV cache kept on the device between steps)' : ''}`);
       return { session, provider, fallbacks };
     } catch (e) {
@@ -71,11 +72,13 @@ export async function openSession(
  */
 const GPU_RESIDENT = new Set(['webgpu']);
 
-async function createSession(source: ModelSource, provider: string): Promise<ort.InferenceSession> {
+async function createSession(source: ModelSource, provider: string, extraOptions: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [provider], graphOptimizationLevel: 'all',
+    ...extraOptions, executionProviders: [provider], graphOptimizationLevel: 'all',
     // from bytes, onnxruntime looks for external data here (it refuses paths that leave this folder)
-    ...('bytes' in source ? { extra: { session: { model_external_initializers_file_folder_path: source.externalDataFolder } } } : {}),
+    ...('bytes' in source ? {
+      extra: { ...extraOptions.extra, session: { ...(extraOptions.extra?.session as object | undefined), model_external_initializers_file_folder_path: source.externalDataFolder } },
+    } : {}),
   };
   const create = (o: ort.InferenceSession.SessionOptions) => ('bytes' in source ? ort.InferenceSession.create(source.bytes, o) : ort.InferenceSession.create(source.path, o));
   const session = await create(options);

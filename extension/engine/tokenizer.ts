@@ -67,8 +67,19 @@ export class TextTokenizer {
     return this.tokenizer.decode([...ids], { skip_special_tokens: skipSpecial });
   }
 
-  /** The UTF-8 bytes a token stands for (its literal text for special tokens). */
+  private readonly bytesOf = new Map<number, Uint8Array>();
+
+  /** The UTF-8 bytes a token stands for (its literal text for special tokens); remembered per id (one lookup per generated token). */
   tokenBytes(id: number): Uint8Array {
+    let bytes = this.bytesOf.get(id);
+    if (!bytes) {
+      bytes = this.computeBytes(id);
+      this.bytesOf.set(id, bytes);
+    }
+    return bytes;
+  }
+
+  private computeBytes(id: number): Uint8Array {
     const token = this.tokenizer.id_to_token(id) ?? '';
     if (!this.byteLevel || this.specialIds.has(id)) return utf8.encode(token);
     const out: number[] = [];
