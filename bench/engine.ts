@@ -23,11 +23,12 @@ import type { HostMessage } from '../extension/protocol';
 import { traceToJson } from '../extension/trace/jsonFormat';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
 import type { TraceStore } from '../extension/trace/store';
-import { median, serializeLikeVsCode } from './measure';
+import { median, percentile, serializeLikeVsCode } from './measure';
 
 const ROOT = resolve(__dirname, '..', '..');
 const MODEL = join(ROOT, 'models', 'moe-lens-mini');
-const ROUNDS = 7;
+const ROUNDS = 4;
+const PROMPTS = 10;
 const TOKENS = 200;
 
 /** The model folder with every routing output removed from the graph: the baseline a user without MoE Lens would run. */
@@ -39,45 +40,44 @@ async function withoutRouting(dir: string): Promise<string> {
   return copy;
 }
 
-interface RoundResult {
-  /** Wall ms of decode steps, and their count. */
+interface RunResult {
+  /** Wall ms of the decode steps, their count, and each one. */
   decodeMs: number;
   tokens: number;
+  stepMs: number[];
   /** Whole-run wall ms and time inside session.run, channel included. */
   wallMs: number;
   runMs: number;
   store: TraceStore;
 }
 
-async function decodeAll(model: LoadedModel, prompts: string[], channel: boolean): Promise<RoundResult> {
+/** One greedy run of `prompt` through run(), optionally through a RunChannel whose posts are serialised as VS Code does. */
+async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): Promise<RunResult> {
   let decodeMs = 0;
   let tokens = 0;
-  let wallMs = 0;
   let runMs = 0;
-  let store: TraceStore | undefined;
   let posted = 0;
-  for (const prompt of prompts) {
-    const started = performance.now();
-    const ch = channel ? new RunChannel(1, (m: HostMessage) => { posted += serializeLikeVsCode(m).bytes; }) : undefined;
-    const events = run(model, { prompt, settings: { ...DEFAULT_SAMPLING, maxNewTokens: TOKENS } });
-    for (;;) {
-      const next = await events.next();
-      if (next.done) { store = next.value; break; }
-      const e = next.value;
-      if (e.type === 'start') ch?.start(e.store);
-      else if (e.type === 'step') {
-        ch?.step(e.segments);
-        runMs += e.runMs;
-        if (e.phase === 'decode') { decodeMs += e.wallMs; tokens++; }
-      } else {
-        const { type: _, ...summary } = e;
-        ch?.done(summary);
-      }
+  const stepMs: number[] = [];
+  const started = performance.now();
+  const ch = channel ? new RunChannel(1, (m: HostMessage) => { posted += serializeLikeVsCode(m).bytes; }) : undefined;
+  const events = run(model, { prompt, settings: { ...DEFAULT_SAMPLING, maxNewTokens: TOKENS } });
+  for (;;) {
+    const next = await events.next();
+    if (next.done) {
+      if (channel && posted === 0) throw new Error('the channel posted nothing');
+      return { decodeMs, tokens, stepMs, wallMs: performance.now() - started, runMs, store: next.value };
     }
-    wallMs += performance.now() - started;
+    const e = next.value;
+    if (e.type === 'start') ch?.start(e.store);
+    else if (e.type === 'step') {
+      ch?.step(e.segments);
+      runMs += e.runMs;
+      if (e.phase === 'decode') { decodeMs += e.wallMs; tokens++; stepMs.push(e.wallMs); }
+    } else {
+      const { type: _, ...summary } = e;
+      ch?.done(summary);
+    }
   }
-  if (channel && posted === 0) throw new Error('the channel posted nothing');
-  return { decodeMs, tokens, wallMs, runMs, store: store as TraceStore };
 }
 
 async function coldFirstToken(): Promise<number> {
@@ -93,33 +93,40 @@ async function main(): Promise<void> {
   const model = await loadModel(MODEL, { providers: [provider] });
   const bare = await loadModel(bareDir, { providers: [provider] });
   try {
-    const programs = fixedSample(await readHeldout(MODEL), 8);
+    const programs = fixedSample(await readHeldout(MODEL), PROMPTS);
     const prompts = programs.map((p) => formatPrompt(model.folder, p.program));
-    await decodeAll(model, prompts.slice(0, 2), true); // warm-up
-    await decodeAll(bare, prompts.slice(0, 2), false);
+    for (const p of prompts.slice(0, 3)) { await decodeOne(model, p, true); await decodeOne(bare, p, false); } // warm-up
 
-    // interleaved rounds, so drift in machine load hits both alike; medians of per-round ratios
+    // pairs of runs on the same prompt, one with and one without routing outputs (neither through the
+    // channel), in alternating order, compared step by step (the same step holds the same cache in both):
+    // machine noise moves both halves of a pair alike, and the median of the ratios drops outliers
     const overhead: number[] = [];
     const loop: number[] = [];
     const speed: number[] = [];
-    let last: RoundResult | undefined;
+    let last: RunResult | undefined;
     for (let r = 0; r < ROUNDS; r++) {
-      const withRouting = await decodeAll(model, prompts, true);
-      const without = await decodeAll(bare, prompts, false);
-      const perTokenWith = withRouting.decodeMs / withRouting.tokens;
-      const perTokenWithout = without.decodeMs / without.tokens;
-      overhead.push((100 * (perTokenWith - perTokenWithout)) / perTokenWithout);
-      loop.push((100 * (withRouting.wallMs - withRouting.runMs)) / withRouting.wallMs);
-      speed.push(1000 / perTokenWith);
-      last = withRouting;
+      for (const [i, prompt] of prompts.entries()) {
+        const first = (r + i) % 2 === 0;
+        const a = first ? await decodeOne(model, prompt, false) : undefined;
+        const b = await decodeOne(bare, prompt, false);
+        const withRouting = a ?? await decodeOne(model, prompt, false);
+        const steps = Math.min(withRouting.stepMs.length, b.stepMs.length);
+        for (let s = 0; s < steps; s++) overhead.push((100 * (withRouting.stepMs[s] - b.stepMs[s])) / b.stepMs[s]);
+        // the user's path: the same run through the channel, serialised as VS Code posts it
+        const user = await decodeOne(model, prompt, true);
+        loop.push((100 * (user.wallMs - user.runMs)) / user.wallMs);
+        speed.push((1000 * user.tokens) / user.decodeMs);
+        last = user;
+      }
     }
     const cold = [await coldFirstToken(), await coldFirstToken(), await coldFirstToken()];
     const store = last?.store as TraceStore;
     const json = Buffer.byteLength(traceToJson(store));
-    console.log(`model: ${model.folder.dir}, provider ${model.provider}, ${prompts.length} prompts × ${TOKENS} tokens × ${ROUNDS} rounds (medians)`);
+    const spread = (xs: number[]) => `interquartile ${percentile(xs, 25).toFixed(1)} to ${percentile(xs, 75).toFixed(1)}`;
+    console.log(`model: ${model.folder.dir}, provider ${model.provider}, ${prompts.length} prompts × ${ROUNDS} rounds of up to ${TOKENS} tokens (medians over ${overhead.length} pairs of steps)`);
     console.log(`decode tok/s (${model.provider}): ${median(speed).toFixed(0)}`);
-    console.log(`routing outputs overhead: ${median(overhead).toFixed(1)}% (per-round: ${overhead.map((x) => x.toFixed(1)).join(', ')})`);
-    console.log(`loop overhead: ${median(loop).toFixed(1)}% (wall vs session.run, RunChannel + serialised posts included; per-round: ${loop.map((x) => x.toFixed(1)).join(', ')})`);
+    console.log(`routing outputs overhead: ${median(overhead).toFixed(1)}% (${spread(overhead)}; baseline: the same graph without its routing outputs and the nodes only they used)`);
+    console.log(`loop overhead: ${median(loop).toFixed(1)}% (wall vs session.run, RunChannel + serialised posts included; ${spread(loop)})`);
     console.log(`cold first token ms (${provider}): ${median(cold).toFixed(0)} (runs: ${cold.map((x) => x.toFixed(0)).join(', ')})`);
     console.log(`trace bytes per token: ${(json / store.tokenCount).toFixed(0)} in the JSON file (${store.tokenCount} tokens, ${json} bytes); `
       + `${store.bytesPerToken().toFixed(0)} in memory (${store.meta.model.moeLayers.length} MoE layers × k=${store.meta.model.expertsPerToken}, E=${store.meta.model.nRoutedExperts})`);
