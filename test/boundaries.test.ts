@@ -13,3 +13,15 @@ it('engine code never imports vscode (it runs in the CLI and tests too)', async 
     assert.doesNotMatch(text, /from ['"]vscode['"]|require\(['"]vscode['"]\)/, f);
   }
 });
+
+it('analyses and the program checker are pure: no vscode, onnxruntime, react or node: imports (the webview and CLI share them)', async () => {
+  for (const folder of ['analysis', 'programs']) {
+    const dir = join(ROOT, 'extension', folder);
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length >= 2, folder);
+    for (const f of files) {
+      const text = await readFile(join(dir, f), 'utf8');
+      assert.doesNotMatch(text, /from ['"](vscode|onnxruntime-node|onnxruntime-common|react|node:[a-z/]+)['"]/, `${folder}/${f}`);
+    }
+  }
+});
