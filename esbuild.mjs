@@ -34,7 +34,7 @@ const configs = [
   // the WebGPU provider on a software Vulkan driver, and the per-platform packages
   { ...common, entryPoints: suites('test/gpu'), outdir: 'dist/test-gpu' },
   { ...common, entryPoints: suites('test/package'), outdir: 'dist/test-package' },
-  { ...common, entryPoints: ['bench/engine.ts', 'bench/cold.ts'], outdir: 'dist/bench' },
+  { ...common, entryPoints: ['bench/engine.ts', 'bench/cold.ts', 'bench/thirdParty.ts'], outdir: 'dist/bench' },
   // the webview in Chromium: tests and bench drive the browser with playwright-core
   { ...common, entryPoints: suites('test/webview'), outdir: 'dist/test-webview', external: withBrowser },
   { ...common, entryPoints: ['bench/webview.ts'], outfile: 'dist/bench/webview.js', external: withBrowser },

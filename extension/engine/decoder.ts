@@ -50,7 +50,7 @@ export class Decoder {
     this.reused = new Set(Object.values(this.stepOutputs).filter((t): t is ort.Tensor => t !== null));
     this.allocatedPerStep = Object.entries(this.stepOutputs).some(([name, t]) => t === null && !this.cache.owns(name));
     this.stepFeeds = { ids: new ort.Tensor('int64', this.stepIds, [1, 1]), position: new ort.Tensor('int64', this.stepPosition, [1, 1]) };
-    this.routing = new StepRouting(layout.routedLayers.length, layout.expertsPerToken, layout.routedExperts);
+    this.routing = new StepRouting(layout.routedLayers.length, layout.expertsPerToken, layout.routedExperts, routing.sharedGates);
   }
 
   get position(): number {

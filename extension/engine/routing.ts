@@ -47,6 +47,8 @@ export class StepRouting {
 export interface RoutingReader {
   /** Graph outputs to fetch on every call, besides the logits and the caches. */
   readonly outputNames: readonly string[];
+  /** `sharedGates[l]`: MoE layer l reports a shared expert's gate (StepRouting allocates its column). */
+  readonly sharedGates?: readonly boolean[];
   /** Output tensors a one-token step may write into (fixed shapes), reused from step to step. */
   stepBuffers(): Record<string, ort.Tensor>;
   /** Reads the routing of `into.tokens` fed tokens from a call's outputs. */

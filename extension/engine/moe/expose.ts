@@ -15,7 +15,7 @@ import { GraphIndex } from './graphIndex';
 import { type ParameterCounts, countParameters } from './parameters';
 
 /** Bumped whenever discovery or the exposed tensors change: older cache entries are then ignored. */
-export const PASS_VERSION = 1;
+export const PASS_VERSION = 2;
 
 export interface ExposedGraph {
   /** The model's bytes with the routers' tensors added as outputs (the original bytes when nothing was found). */
@@ -68,7 +68,7 @@ export async function exposeRouters(bytes: Uint8Array, cacheDir = defaultCacheDi
     const discovery = discoverRouters(index);
     const types: Record<string, number> = {};
     for (const plan of discovery.plans) {
-      for (const name of exposedNames(plan)) types[name] = index.typeOf(name)?.elemType || elementTypeOf(index, name);
+      for (const name of exposedNames(plan)) types[name] = elementTypeOf(index, name);
     }
     const outputs = new Set((model.graph.output ?? []).map((o) => o.name ?? ''));
     const alreadyOutputs = Object.keys(types).filter((n) => outputs.has(n));
@@ -86,17 +86,33 @@ export async function exposeRouters(bytes: Uint8Array, cacheDir = defaultCacheDi
   };
 }
 
-/** The element type of a tensor without value_info: from its producer (TopK indices are int64, the rest follow their input). */
-function elementTypeOf(index: GraphIndex, name: string): number {
+/** Ops whose output has the element type of one data input (the index), whatever their other inputs (shapes, indices, quantised weights) hold. */
+const TYPE_FROM_INPUT: Record<string, number> = {
+  Reshape: 0, Squeeze: 0, Unsqueeze: 0, Flatten: 0, Expand: 0, Transpose: 0, Identity: 0, Gather: 0, GatherElements: 0, Slice: 0,
+  Softmax: 0, LogSoftmax: 0, Sigmoid: 0, Log: 0, Exp: 0, Neg: 0, Add: 0, Sub: 0, Mul: 0, Div: 0, TopK: 0, ReduceSum: 0,
+  MatMul: 0, Gemm: 0, MatMulNBits: 0, FusedMatMul: 0, ScatterElements: 0, ScatterND: 0, Where: 1, Concat: 0, MoE: 0, QMoE: 0,
+};
+
+/**
+ * The element type of a tensor without value_info, from its producer: TopK indices, Shape and ArgMax are
+ * int64, Cast says, MatMulInteger is int32; the rest follow their data input (not a shape, index or
+ * packed-weight input: a Reshape of float logits is float though its shape input is int64, and a
+ * MatMulNBits over uint8 weights returns its float activation's type), traced back as far as needed.
+ */
+function elementTypeOf(index: GraphIndex, name: string, depth = 0): number {
+  const known = index.typeOf(name)?.elemType;
+  if (known) return known;
   const node = index.producer(name);
-  if (node?.opType === 'TopK' && node.output?.[1] === name) return onnx.TensorProto.DataType.INT64;
-  if (node?.opType === 'Cast') {
+  const op = node?.opType ?? '';
+  if (!node || depth > 64) return onnx.TensorProto.DataType.FLOAT;
+  if (op === 'TopK' && node.output?.[1] === name) return onnx.TensorProto.DataType.INT64;
+  if (op === 'Shape' || op === 'ArgMax' || op === 'ArgMin' || op === 'NonZero' || op === 'Size') return onnx.TensorProto.DataType.INT64;
+  if (op === 'MatMulInteger') return onnx.TensorProto.DataType.INT32;
+  if (op === 'Not' || op === 'Equal' || op === 'Less' || op === 'Greater' || op === 'And' || op === 'Or') return onnx.TensorProto.DataType.BOOL;
+  if (op === 'Cast') {
     const to = (node.attribute ?? []).find((a) => a.name === 'to')?.i;
     if (to !== undefined && to !== null) return Number(to);
   }
-  for (const input of node?.input ?? []) {
-    const t = index.typeOf(input)?.elemType;
-    if (t) return t;
-  }
-  return onnx.TensorProto.DataType.FLOAT;
+  const input = node.input?.[TYPE_FROM_INPUT[op] ?? 0];
+  return input ? elementTypeOf(index, input, depth + 1) : onnx.TensorProto.DataType.FLOAT;
 }

@@ -24,6 +24,7 @@ export function exposedReader(plans: readonly RouterPlan[]): RoutingReader {
   const outputNames = [...new Set(plans.flatMap((p) => Object.values(p.tensors).filter((t): t is string => typeof t === 'string')))];
   return {
     outputNames,
+    sharedGates: plans.map((p) => p.tensors.sharedGate !== undefined),
     stepBuffers: () => ({}),
     read(outputs, into) {
       plans.forEach((plan, l) => readLayer(plan, outputs, into, l));
