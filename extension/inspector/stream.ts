@@ -54,9 +54,9 @@ export class RunChannel {
 
   constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = 16) {}
 
-  start(store: TraceStore, mode: RunMode = 'live'): void {
+  start(store: TraceStore, mode: RunMode = 'live', notice?: string): void {
     this.store = store;
-    this.post({ type: 'runStart', runId: this.runId, seq: this.seq++, mode, meta: store.meta });
+    this.post({ type: 'runStart', runId: this.runId, seq: this.seq++, mode, meta: store.meta, ...(notice ? { notice } : {}) });
   }
 
   /** After each model call, with its segment events: relabels travel with the next batch. */

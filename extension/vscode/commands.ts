@@ -99,6 +99,18 @@ function exportName(controller: RunController): vscode.Uri | undefined {
   return vscode.Uri.joinPath(folder, `${base}.moetrace.json`);
 }
 
+/**
+ * The editor a command run from the focused inspector means: with the panel focused VS Code reports no
+ * active text editor, though the code is right beside it. The one visible editor with a selection, else
+ * the only visible one; undefined when that is ambiguous.
+ */
+function editorBesideInspector(): vscode.TextEditor | undefined {
+  const visible = vscode.window.visibleTextEditors.filter((e) => e.document.uri.scheme === 'file' || e.document.uri.scheme === 'untitled');
+  const selected = visible.filter((e) => !e.selection.isEmpty);
+  if (selected.length === 1) return selected[0];
+  return visible.length === 1 ? visible[0] : undefined;
+}
+
 /** Registers every command of the `contributes.commands` list. Arguments let tests skip the dialogs. */
 export function registerCommands(controller: RunController, context: vscode.ExtensionContext): vscode.Disposable[] {
   return [
@@ -109,7 +121,7 @@ export function registerCommands(controller: RunController, context: vscode.Exte
       controller.focus('tokens');
     }),
     vscode.commands.registerCommand('moeLens.inspectSelection', async () => {
-      const editor = vscode.window.activeTextEditor;
+      const editor = vscode.window.activeTextEditor ?? editorBesideInspector();
       if (!editor) {
         void showError('MoE Lens: open a file and select some code, then run Inspect Selection.');
         return undefined;

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { PROTOCOL_VERSION, type Layer, type WebviewMessage, assertNever } from '../protocol';
+import { inputNotice } from '../programs/notice';
 import { RunChannel } from '../inspector/stream';
 import type { TraceStore } from '../trace/store';
 import { decodeTokensPerSecond } from '../trace/figures';
@@ -175,6 +176,7 @@ export class RunController implements vscode.Disposable {
     const view = this.view;
     const channel = new RunChannel(runId, (m) => view?.post(m));
     const prompt = engine.formatPrompt(model.folder, program);
+    const notice = inputNotice(program, model.folder.prompt.kind === 'template');
     this.log.info(`run ${runId}: ${prompt.length} prompt characters, ${JSON.stringify(settings)}`);
     let lastSpeedUpdate = 0;
     const done = (async () => {
@@ -190,7 +192,7 @@ export class RunController implements vscode.Disposable {
         const e = next.value;
         if (e.type === 'start') {
           record.store = e.store;
-          channel.start(e.store);
+          channel.start(e.store, 'live', notice);
         } else if (e.type === 'step' && record.store) {
           channel.step(e.segments);
           const store = record.store;

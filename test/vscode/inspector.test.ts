@@ -52,7 +52,12 @@ describe('the inspector as a VS Code user meets it', function () {
     const moeLens = await api();
     await closeAll();
     await vscode.commands.executeCommand('moeLens.runPrompt');
-    assert.equal(await shows('[data-testid="prompt"]', /^x = 3\ny = x \* 4\nprint\(y\)$/, 'the default program', '.value'), DEFAULT_PROGRAM);
+    // the box holds the last program run, or a runnable example on first use
+    await shows('[data-testid="prompt"]', /\S/, 'a program in the prompt box', '.value');
+    // the keyboard is in the box: replace its text as a user types, Enter making new lines
+    const keys = [...DEFAULT_PROGRAM].map((c) => (c === '\n' ? 'Enter' : c === ' ' ? 'Space' : c));
+    await askDriver({ action: 'press', keys: ['Control+a', 'Delete', ...keys] });
+    assert.equal(await shows('[data-testid="prompt"]', /^x = 3\ny = x \* 4\nprint\(y\)$/, 'the typed program', '.value'), DEFAULT_PROGRAM);
     const done = nextMessage(moeLens, 'a run message', (m): m is Extract<WebviewMessage, { type: 'run' }> => m.type === 'run');
     await askDriver({ action: 'click', selector: '[data-testid="run"]' });
     const run = await done;
@@ -99,6 +104,8 @@ describe('the inspector as a VS Code user meets it', function () {
     assert.deepEqual(await inspectorTexts('[data-testid="summary"]'), [], 'the previous run is not shown under the error');
     await askDriver({ action: 'click', selector: '[data-testid="use-bundled"]' });
     await waitFor(() => !config().get<string>('modelPath'), 'moeLens.modelPath cleared', 10_000);
+    // back in the editor (the panel may share its group, as after Run Prompt… with no editor open)
+    (await openSample()).selection = new vscode.Selection(0, 0, editor.document.lineCount, 0);
     const record = await finished(await vscode.commands.executeCommand<RunRecord | undefined>('moeLens.inspectSelection'));
     assert.equal(record.store?.meta.model.name, 'moe-lens-mini');
     assert.equal(moeLens.modelState().state, 'ready');
