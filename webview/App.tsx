@@ -1,6 +1,6 @@
 /**
  * The inspector panel: header, notices, the run summary (the answer first), run controls, and the views
- * in tabs that take the panel's remaining height — tokens, routing, experts, KV cache.
+ * in tabs that take the panel's remaining height — tokens, routing, experts, analyses, KV cache.
  */
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
@@ -12,6 +12,7 @@ import type { Layer } from '../extension/protocol';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
 import type { Inspector } from './inspector';
 import { TABS } from './persist';
+import { Analyses } from './views/Analyses';
 import { type RunData, tokensPerSecond } from './state';
 import { segmentLoad } from './stats';
 import { useChartTheme } from './theme';
@@ -25,7 +26,7 @@ import { Summary } from './views/Summary';
 import { TokenStream } from './views/TokenStream';
 
 const CHART_INTERVAL_MS = 250;
-const TAB_LABELS: Record<(typeof TABS)[number], string> = { tokens: 'Tokens', routing: 'Routing', experts: 'Experts', kv: 'KV cache' };
+const TAB_LABELS: Record<(typeof TABS)[number], string> = { tokens: 'Tokens', routing: 'Routing', experts: 'Experts', analyses: 'Analyses', kv: 'KV cache' };
 
 /** A counter that follows the run, but while it streams at most every CHART_INTERVAL_MS (charts redraw on it). */
 function useChartVersion(run: RunData | null): number {
@@ -112,6 +113,12 @@ export function App({ inspector }: { inspector: Inspector }) {
           </VscodeTabPanel>
           <VscodeTabPanel className="tab-panel">
             <ExpertLoad run={run} theme={theme} version={version} />
+          </VscodeTabPanel>
+          <VscodeTabPanel className="tab-panel">
+            {ui.tab === 'analyses' && (
+              <Analyses run={run} layerIndex={layerIndex} range={ui.range} active={ui.active ?? ui.pinned} palette={palette} theme={theme} version={version}
+                onLayer={(l) => inspector.selectLayer(l)} onToken={(t) => { inspector.pin(t); inspector.setUi({ tab: 'tokens', active: t }); }} />
+            )}
           </VscodeTabPanel>
           <VscodeTabPanel className="tab-panel">
             <KvChart run={run} theme={theme} layerColors={layerColors} version={version} />

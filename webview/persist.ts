@@ -9,7 +9,7 @@ import { type RunData, accumulate, newRun, relayout } from './state';
 
 export type HeatmapScope = 'token' | 'prompt' | 'reasoning' | 'answer' | 'all' | 'range';
 
-export const TABS = ['tokens', 'routing', 'experts', 'kv'] as const;
+export const TABS = ['tokens', 'routing', 'experts', 'analyses', 'kv'] as const;
 export type TabName = (typeof TABS)[number];
 
 export interface UiState {

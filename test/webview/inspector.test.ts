@@ -12,6 +12,10 @@ import type { Browser } from 'playwright-core';
 import { PROTOCOL_VERSION, type HostMessage } from '../../extension/protocol';
 import { mhaEquivalentBytes } from '../../extension/trace/figures';
 import { Segment } from '../../extension/trace/types';
+import { coactivation } from '../../extension/analysis/coactivation';
+import { routerConfidence } from '../../extension/analysis/confidence';
+import { fromStore } from '../../extension/analysis/input';
+import { routingPaths } from '../../extension/analysis/paths';
 import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
 import { ROOT } from '../helpers';
@@ -192,6 +196,36 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
       const mean = load.reduce((a, b) => a + b, 0) / n;
       assert.equal(await page.page.locator(`[data-testid="balance"] tr[data-layer="${moeLayers[l]}"]`).getAttribute('data-max-over-mean'), (Math.max(...load) / mean).toFixed(3));
     }
+  });
+
+  it('the Analyses tab shows what the shared analyses compute from the store, over the run and over a segment', async () => {
+    const page = await liveRun('dark', 1);
+    const input = fromStore(rec.store);
+    const whole = { start: 0, end: rec.store.tokenCount };
+    await page.page.getByTestId('tab-analyses').click();
+    for (const id of ['coactivation', 'paths', 'vocabulary', 'confidence', 'contrast-reasoning', 'contrast-prompt']) {
+      assert.equal(await page.page.getByTestId(id).count(), 1, `${id} is shown`);
+    }
+    const paths = routingPaths(input, whole, { top: 10 });
+    const firstRow = page.page.locator('[data-testid="paths"] tbody tr').first();
+    assert.equal(await firstRow.locator('td').nth(0).textContent(), Array.from(paths.paths[0].experts, (e) => `e${e}`).join(' → '));
+    assert.equal(await firstRow.locator('td').nth(1).textContent(), String(paths.paths[0].count));
+    const confidence = routerConfidence(input, whole);
+    const firstUncertain = page.page.locator('[data-testid="uncertain-tokens"] li').first();
+    assert.match((await firstUncertain.textContent()) ?? '', new RegExp(`^token ${confidence.leastConfident[0].token} `));
+    assert.equal(await page.page.locator('canvas[data-testid="coactivation-grid"]').count(), 1, 'co-activation is one canvas');
+    const co = coactivation(input, whole, 0);
+    assert.match((await page.page.getByTestId('coactivation').textContent()) ?? '', new RegExp(`${co.routedTokens} routed tokens`));
+    await page.page.getByTestId('analysis-scope').click();
+    await page.page.getByTestId('analysis-scope').getByRole('option', { name: /^reasoning \(\d+\)$/ }).click();
+    const reasoning = routingPaths(input, { ...whole, segment: Segment.Reasoning }, { top: 10 });
+    await page.page.getByTestId('paths').getByText(new RegExp(`distinct paths over ${reasoning.tokens} tokens`)).waitFor({ timeout: 5_000 });
+    // a least-confident token opens the token view with it pinned
+    await page.page.getByTestId('analysis-scope').click();
+    await page.page.getByTestId('analysis-scope').getByRole('option', { name: /^whole run/ }).click();
+    await page.page.locator('[data-testid="uncertain-tokens"] button').first().click();
+    const posted = await waitPosted(page.page, (m) => m.type === 'pinToken');
+    assert.equal((posted as { index: number }).index, confidence.leastConfident[0].token);
   });
 
   it('collapses and expands the reasoning, lists its steps, and posts revealLine for a step that names a line', async () => {
