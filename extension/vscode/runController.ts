@@ -176,7 +176,10 @@ export class RunController implements vscode.Disposable {
     const view = this.view;
     const channel = new RunChannel(runId, (m) => view?.post(m));
     const prompt = engine.formatPrompt(model.folder, program);
-    const notice = inputNotice(program, model.folder.prompt.kind === 'template');
+    const found = model.routers?.discovery;
+    const noRouters = found && found.plans.length === 0
+      ? `No MoE layers found in this model's graph (searched for ${found.searched}): its tokens are shown without routing.` : undefined;
+    const notice = [noRouters, inputNotice(program, model.folder.prompt.kind === 'template')].filter(Boolean).join(' ') || undefined;
     this.log.info(`run ${runId}: ${prompt.length} prompt characters, ${JSON.stringify(settings)}`);
     let lastSpeedUpdate = 0;
     const done = (async () => {

@@ -4,6 +4,7 @@
  * token list with the keyboard alone, and screenshots in four themes and at two panel widths.
  */
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WebviewMessage } from '../../extension/protocol';
 import { DEFAULT_PROGRAM, type RunRecord } from '../../extension/vscode/runController';
@@ -79,6 +80,22 @@ describe('the inspector as a VS Code user meets it', function () {
     editor.selection = new vscode.Selection(0, 0, editor.document.lineCount, 0);
     await finished(await vscode.commands.executeCommand<RunRecord | undefined>('moeLens.inspectSelection'));
     assert.deepEqual(await inspectorTexts('[data-testid="input-notice"]'), []);
+  });
+
+  it('opens a third-party export: routers found by structure, routing shown; a dense model says none were found', async () => {
+    const fixtures = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'models');
+    await config().update('modelPath', path.join(fixtures, 'mixtral'), vscode.ConfigurationTarget.Global);
+    const moeLens = await api();
+    await inspectText('def add(a, b):\n    return a + b\n', 'python');
+    await waitFor(() => moeLens.lastRun()?.done !== undefined, 'the run on the Mixtral-shaped export ended', 60_000);
+    const moe = moeLens.lastRun();
+    assert.deepEqual(moe?.store?.meta.model.moeLayers, [0, 1]);
+    assert.ok((moe?.done?.generatedTokens ?? 0) > 0, `the run: ${JSON.stringify(moe?.done)}`);
+    assert.deepEqual(await inspectorTexts('[data-testid="input-notice"]'), [], 'no note: routers were found, and any text suits this model');
+    await config().update('modelPath', path.join(fixtures, 'dense'), vscode.ConfigurationTarget.Global);
+    const dense = await inspectText('def add(a, b):\n    return a + b\n', 'python');
+    assert.deepEqual(dense.store?.meta.model.moeLayers, []);
+    assert.match(await shows('[data-testid="input-notice"]', /No MoE layers found/, 'the note on a dense model'), /searched for/);
   });
 
   it('choosing WebGPU where no driver is present shows the fallback with its reason, and the header says cpu', async () => {
