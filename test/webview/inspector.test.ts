@@ -67,6 +67,16 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     assert.deepEqual(problems, [], 'no console error or warning, no failed request');
   });
 
+  /** A screenshot to test-output/ (and docs/images/ with UPDATE_DOCS_SCREENSHOTS=1: tests leave tracked files alone otherwise). */
+  async function shoot(page: InspectorPage, name: string): Promise<void> {
+    const file = join(OUT, `${name}.png`);
+    await page.page.screenshot({ path: file });
+    if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+      await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
+      await copyFile(file, join(ROOT, 'docs', 'images', `${name}.png`));
+    }
+  }
+
   async function liveRun(theme: ThemeName = 'dark', layer: number | 'all' = 1): Promise<InspectorPage> {
     const page = await openInspector(browser, server.url, theme);
     inspector = page;
@@ -331,12 +341,11 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
       await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
       await page.page.locator('[data-t="21"]').hover();
       await page.page.evaluate('new Promise((r) => setTimeout(r, 400))'); // charts redraw on a 250 ms cadence
-      const file = join(OUT, `inspector-${theme}.png`);
-      await page.page.screenshot({ path: file });
-      if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') { // like the VS Code driver's --update-docs-screenshot: tests leave tracked files alone
-        await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
-        await copyFile(file, join(ROOT, 'docs', 'images', `inspector-${theme}.png`));
-      }
+      await shoot(page, `inspector-${theme}`);
+      await page.page.getByTestId('tab-analyses').click();
+      await page.page.getByTestId('coactivation-grid').waitFor();
+      await page.page.evaluate('new Promise((r) => setTimeout(r, 400))');
+      await shoot(page, `analyses-${theme}`);
     });
   }
 });
