@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { checkRun } from '../engine/checkRun';
 import { loadModel } from '../engine/model';
 import { formatPrompt } from '../engine/modelDir';
 import { run } from '../engine/run';
@@ -11,6 +12,7 @@ import { type SamplingSettings, checkSampling } from '../trace/sampling';
 import { Segment } from '../trace/types';
 import { writeFileAtomic } from '../trace/writeAtomic';
 import { BUNDLED_MODEL, numberOption, providersOption } from './options';
+import { printCheck } from './checkSummary';
 import { bold, dim, expertColor, printable } from './terminal';
 
 export const RUN_USAGE = `moe-lens run --prompt-file FILE [--model DIR] [--out TRACE.moetrace.json] [--ep LIST]
@@ -90,7 +92,10 @@ export async function runCommand(args: string[]): Promise<number> {
         if (e.unterminatedReasoning) console.error(dim('the reasoning was never closed'));
       }
     }
+    // the bundled model's own template wraps a program: its reasoning can be checked against the program's run
+    if (!values.raw) store.checks = checkRun(model.folder, store, source);
     printSummary(store, layerIndex);
+    if (store.checks) printCheck(store.checks);
     if (values.out) {
       await writeFileAtomic(resolve(values.out), traceToJson(store));
       console.log(`trace: ${resolve(values.out)} (${store.tokenCount} tokens)`);

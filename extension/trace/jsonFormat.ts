@@ -1,3 +1,4 @@
+import { checksToJson, readChecks } from './checks';
 import { TraceStore } from './store';
 import { type ReasoningStep, TRACE_FORMAT, TRACE_VERSION, type TraceDone } from './types';
 import {
@@ -49,7 +50,8 @@ export function traceToJson(store: TraceStore): string {
     `"kvBytes":${numberList(store.stepKvBytes(), 'steps.kvBytes')},`,
     `"runMs":${numberList(store.stepRunMs(), 'steps.runMs')}},`,
     `"reasoningSteps":[${store.steps.map(stepJson).join(',')}],`,
-    `"done":${store.done ? doneJson(store.done) : 'null'}}`,
+    // optional and versioned on its own: traces without it are written exactly as before
+    `"done":${store.done ? doneJson(store.done) : 'null'}${store.checks ? `,\n"checks":${checksToJson(store.checks)}` : ''}}`,
     '',
   ].join('\n'));
 }
@@ -104,5 +106,6 @@ export function traceFromJson(text: string): TraceStore {
   for (let i = 0; i < s; i++) store.addStep(tokensInCache[i], kvBytes.subarray(i * numLayers, (i + 1) * numLayers), runMs[i]);
   for (const r of reasoningSteps) store.steps.push(r);
   if (done) store.finish(done);
+  if (Object.hasOwn(root, 'checks')) store.checks = readChecks(root.checks, 'checks', n);
   return store;
 }

@@ -1,3 +1,4 @@
+import { checksToJson, readChecks } from './checks';
 import { doneJson, numberList, stepJson } from './jsonFormat';
 import { TraceStore } from './store';
 import { type ReasoningStep, SEGMENT_NAMES, type Segment, type SegmentName, TRACE_FORMAT, TRACE_VERSION, type TraceDone } from './types';
@@ -39,6 +40,7 @@ export function traceToJsonl(store: TraceStore): string {
     lines.push(`{"type":"step","index":${i},"tokensInCache":${cache[i]},"kvBytes":${numberList(kv.subarray(i * numLayers, (i + 1) * numLayers), `step ${i} kvBytes`)},"runMs":${runMs}}`);
   }
   store.steps.forEach((r, i) => lines.push(`{"type":"reasoningStep","index":${i},${stepJson(r).slice(1)}`));
+  if (store.checks) lines.push(`{"type":"checks","checks":${checksToJson(store.checks)}}`);
   if (store.done) lines.push(`{"type":"done",${doneJson(store.done).slice(1)}`);
   return checkWritableSize(lines.join('\n') + '\n');
 }
@@ -93,6 +95,7 @@ export function traceFromJsonl(text: string): TraceStore {
   let finished = false;
   // checked once all tokens are in, since a step may name tokens on later lines
   const reasoning: { value: JsonObject; line: number }[] = [];
+  let checks: { value: unknown; line: number } | undefined;
   for (let i = 0; i < lines.length; i++) {
     // JSON.parse takes a trailing \r as whitespace, so CRLF files read too
     if (lines[i].trim() === '') continue;
@@ -111,11 +114,14 @@ export function traceFromJsonl(text: string): TraceStore {
       else if (type === 'reasoningStep') {
         checkIndex(event, reasoning.length, 'reasoning steps');
         reasoning.push({ value: event, line: i + 1 });
+      } else if (type === 'checks') {
+        if (checks) throw new TraceFormatError('type', 'a second "checks" event');
+        checks = { value: get.value(event, 'checks', ''), line: i + 1 };
       } else if (type === 'done') {
         done = readDone(event, '');
         finished = true;
       } else if (type === 'meta') throw new TraceFormatError('type', 'a second "meta" event');
-      else throw new TraceFormatError('type', `unknown event type ${JSON.stringify(type.slice(0, 40))}; version ${TRACE_VERSION} has meta, token, step, reasoningStep and done`);
+      else throw new TraceFormatError('type', `unknown event type ${JSON.stringify(type.slice(0, 40))}; version ${TRACE_VERSION} has meta, token, step, reasoningStep, checks and done`);
     } catch (e) {
       throw e instanceof TraceFormatError ? e.within(`line ${i + 1}`) : e;
     }
@@ -129,6 +135,13 @@ export function traceFromJsonl(text: string): TraceStore {
     }
   });
   for (const s of steps) store.steps.push(s);
+  if (checks) {
+    try {
+      store.checks = readChecks(checks.value, 'checks', store.tokenCount);
+    } catch (e) {
+      throw e instanceof TraceFormatError ? e.within(`line ${checks.line}`) : e;
+    }
+  }
   if (done) store.finish(done);
   return store;
 }

@@ -1,3 +1,4 @@
+import type { TraceChecks } from './checks';
 import { topExpertAt } from './figures';
 import { DONE_REASONS, type ReasoningStep, Segment, type TraceDone, type TraceMeta } from './types';
 
@@ -80,6 +81,8 @@ export class TraceStore {
   private readonly stepMs = new Column((n) => new Float32Array(n));
   readonly steps: ReasoningStep[] = [];
   done: TraceDone | undefined;
+  /** The reasoning checked against the program's run (bundled model, program prompts only). */
+  checks: TraceChecks | undefined;
 
   constructor(meta: TraceMeta) {
     this.meta = meta;
