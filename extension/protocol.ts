@@ -10,6 +10,7 @@
  * one path.
  * Webview → host: `WebviewMessage`, validated by `parseWebviewMessage` before the host acts on it.
  */
+import type { TraceChecks } from './trace/checks';
 import type { RunSummary } from './trace/figures';
 import type { SegmentEvent } from './trace/segmenter';
 import { type SamplingSettings, parseSampling } from './trace/sampling';
@@ -62,7 +63,8 @@ export type HostMessage =
   | { type: 'runStart'; runId: number; seq: number; mode: RunMode; meta: TraceMeta; notice?: string }
   /** What the run added since the previous message: tokens, model calls, and segment events (relabels, reasoning steps). */
   | { type: 'runData'; runId: number; seq: number; tokens: TokenColumns | null; steps: StepColumns | null; segments: SegmentEvent[] }
-  | { type: 'runDone'; runId: number; seq: number; summary: RunSummary }
+  /** `checks`: the bundled model's reasoning checked against the program's run, when the prompt was one. */
+  | { type: 'runDone'; runId: number; seq: number; summary: RunSummary; checks?: TraceChecks }
   /** Something failed outside a run (bad trace file, model would not load): shown as a banner. */
   | { type: 'error'; message: string }
   /** The shown run no longer applies (another model is being loaded, or loading failed): drop it. */

@@ -68,6 +68,7 @@ export interface SavedRun {
   steps: RunData['steps'];
   summary: RunData['summary'];
   notice?: string;
+  checks?: RunData['checks'];
 }
 
 export function saveRun(run: RunData): SavedRun {
@@ -82,7 +83,7 @@ export function saveRun(run: RunData): SavedRun {
       tokensInCache: toBase64(run.tokensInCache, S), kvBytes: toBase64(run.kvBytes, S * numLayers), kvTotal: toBase64(run.kvTotal, S), mhaBytes: toBase64(run.mhaBytes, S), runMs: toBase64(run.runMs, S),
     },
     routing: run.routing.map((r) => ({ expertIds: toBase64(r.expertIds, T * k), weights: toBase64(r.weights, T * k), scores: keepScores ? toBase64(r.scores, T * n) : null })),
-    stepCount: S, steps: run.steps, summary: run.summary, ...(run.notice ? { notice: run.notice } : {}),
+    stepCount: S, steps: run.steps, summary: run.summary, ...(run.notice ? { notice: run.notice } : {}), ...(run.checks ? { checks: run.checks } : {}),
   };
 }
 
@@ -118,6 +119,7 @@ export function loadRun(saved: SavedRun): RunData {
   run.stepCount = S;
   run.nextSeq = saved.nextSeq;
   run.steps = saved.steps;
+  if (saved.checks) run.checks = saved.checks;
   // a run saved mid-stream cannot go on: the window reloaded, and with it the extension host
   run.summary = saved.summary ?? { reason: 'aborted', unterminatedReasoning: false, generatedTokens: Math.max(0, S - 1), decodeTokensPerSecond: 0, message: 'the window reloaded while this run streamed' };
   for (let t = 0; t < T; t++) accumulate(run, t, 1);

@@ -7,6 +7,7 @@
  * Per-token data is columnar and append-only: successive states share the typed arrays and each reads
  * only up to its own counts, so appending never copies (a relabel, which rewrites old tokens, copies).
  */
+import type { TraceChecks } from '../extension/trace/checks';
 import type { HostMessage, Layer, RunMode, RunSummary, StepColumns, TokenColumns } from '../extension/protocol';
 import { decodeTokensPerSecond, mhaEquivalentBytes } from '../extension/trace/figures';
 import type { SamplingSettings } from '../extension/trace/sampling';
@@ -64,6 +65,8 @@ export interface RunData {
   scoresKept: boolean;
   /** What the host wants the user to know about this run's input. */
   notice?: string;
+  /** The bundled model's reasoning checked against the program's run (program prompts only). */
+  checks?: TraceChecks;
 }
 
 export interface InitState {
@@ -244,7 +247,10 @@ function applyStream(run: RunData, m: StreamMessage): RunData {
     if (m.steps) appendSteps(next, m.steps);
     for (const e of m.segments) applySegment(next, e);
   }
-  else if (m.type === 'runDone') next.summary = m.summary;
+  else if (m.type === 'runDone') {
+    next.summary = m.summary;
+    if (m.checks) next.checks = m.checks;
+  }
   return next;
 }
 

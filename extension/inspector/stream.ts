@@ -85,7 +85,8 @@ export class RunChannel {
   /** The run ended: the rest (the store holds the steps its end closed), then runDone. */
   done(summary: RunSummary): void {
     this.flush();
-    this.post({ type: 'runDone', runId: this.runId, seq: this.seq++, summary });
+    const checks = this.store?.checks;
+    this.post({ type: 'runDone', runId: this.runId, seq: this.seq++, summary, ...(checks ? { checks } : {}) });
   }
 }
 
@@ -97,6 +98,6 @@ export function traceMessages(store: TraceStore, runId: number, summary: RunSumm
       type: 'runData', runId, seq: 1, tokens: tokenColumns(store, 0), steps: stepColumns(store, 0),
       segments: store.steps.map((step) => ({ type: 'step', step: { ...step } })),
     },
-    { type: 'runDone', runId, seq: 2, summary },
+    { type: 'runDone', runId, seq: 2, summary, ...(store.checks ? { checks: store.checks } : {}) },
   ];
 }

@@ -16,6 +16,7 @@ import { coactivation } from '../../extension/analysis/coactivation';
 import { routerConfidence } from '../../extension/analysis/confidence';
 import { fromStore } from '../../extension/analysis/input';
 import { routingPaths } from '../../extension/analysis/paths';
+import { describeMismatch } from '../../extension/trace/checks';
 import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
 import { ROOT } from '../helpers';
@@ -236,6 +237,25 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await page.page.locator('[data-testid="uncertain-tokens"] button').first().click();
     const posted = await waitPosted(page.page, (m) => m.type === 'pinToken');
     assert.equal((posted as { index: number }).index, confidence.leastConfident[0].token);
+  });
+
+  it('marks the bundled model\'s reasoning as checked against the program: the first wrong step, and wrong against right steps', async () => {
+    const page = await liveRun('dark', 1);
+    const checks = rec.store.checks;
+    assert.ok(checks, 'the recording of loop.py carries its check');
+    const line = page.page.getByTestId('check');
+    assert.equal(await line.getAttribute('data-correct'), String(checks.program.result.correct));
+    assert.equal(await line.getAttribute('data-first-wrong'), String(checks.program.result.firstWrongStep ?? ''));
+    if (!checks.program.result.correct && checks.program.result.firstMismatch) {
+      assert.match((await line.textContent()) ?? '', new RegExp(describeMismatch(checks.program.result.firstMismatch).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    }
+    const wrong = checks.program.result.verdicts.filter((v) => !v.ok).length;
+    assert.ok(wrong > 0, 'loop.py\'s run has a wrong step (the stale n=7)');
+    const marks = page.page.locator('.step-no[data-verdict="false"]');
+    await marks.first().waitFor();
+    assert.equal(await marks.first().textContent().then((t) => t?.split(' ')[0]), String((checks.program.result.firstWrongStep ?? -1) + 1));
+    await page.page.getByTestId('tab-analyses').click();
+    await page.page.getByTestId('contrast-checked').waitFor();
   });
 
   it('collapses and expands the reasoning, lists its steps, and posts revealLine for a step that names a line', async () => {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '../../extension/engine/model';
 import { formatPrompt } from '../../extension/engine/modelDir';
+import { checkRun } from '../../extension/engine/checkRun';
 import { run } from '../../extension/engine/run';
 import { RunChannel, traceMessages } from '../../extension/inspector/stream';
 import type { HostMessage } from '../../extension/protocol';
@@ -31,16 +32,21 @@ export async function recordRun(runId: number, sample = 'loop.py', settings = GR
     const live: HostMessage[] = [];
     const channel = new RunChannel(runId, (m) => live.push(m), intervalMs);
     const gen = run(model, { prompt, settings });
+    let store: TraceStore | undefined;
     for (;;) {
       const r = await gen.next();
       if (r.done) return { source, prompt, live, store: r.value };
       const e = r.value;
-      if (e.type === 'start') channel.start(e.store);
+      if (e.type === 'start') {
+        store = e.store;
+        channel.start(e.store);
+      }
       else if (e.type === 'step') {
         channel.step(e.segments);
         await new Promise((resolve) => setTimeout(resolve, 0)); // let batches go out as they would in the extension host
       } else {
         const { type: _, ...summary } = e;
+        if (store) store.checks = checkRun(model.folder, store, source);
         channel.done(summary);
       }
     }

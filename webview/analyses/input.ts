@@ -54,3 +54,29 @@ export function selectionOf(run: RunData, scope: AnalysisScope, range: [number, 
   }
   return all;
 }
+
+/** Labels past the trace's own segments, for the checked steps' tokens. */
+export const WRONG_STEPS = 3;
+export const RIGHT_STEPS = 4;
+
+/**
+ * The input with the tokens of wrongly and rightly written reasoning steps labelled WRONG_STEPS and
+ * RIGHT_STEPS, so any analysis can contrast them as two selections; null unless the run was checked
+ * and has steps of both kinds.
+ */
+export function checkedStepsInput(run: RunData, input: RoutingInput): RoutingInput | null {
+  const check = run.checks?.program;
+  if (!check?.stepTokens) return null;
+  const segments = input.segments.slice(0, run.tokenCount);
+  let wrong = 0;
+  let right = 0;
+  check.result.verdicts.forEach((v, i) => {
+    const range = check.stepTokens?.[i];
+    if (!range) return;
+    const [start, end] = [Math.max(0, range[0]), Math.min(run.tokenCount, range[1])];
+    for (let t = start; t < end; t++) segments[t] = v.ok ? RIGHT_STEPS : WRONG_STEPS;
+    if (v.ok) right++;
+    else wrong++;
+  });
+  return wrong > 0 && right > 0 ? { ...input, segments } : null;
+}

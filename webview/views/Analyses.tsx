@@ -9,11 +9,11 @@ import VscodeSingleSelect from '@vscode-elements/react-elements/dist/components/
 import { useMemo, useState } from 'react';
 import { coactivation } from '../../extension/analysis/coactivation';
 import { routerConfidence } from '../../extension/analysis/confidence';
-import { promptVersusGenerated, reasoningVersusAnswer } from '../../extension/analysis/contrast';
+import { contrast, promptVersusGenerated, reasoningVersusAnswer } from '../../extension/analysis/contrast';
 import { routingPaths } from '../../extension/analysis/paths';
 import { vocabularySpecialisation } from '../../extension/analysis/vocabulary';
 import type { ExpertColor } from '../../extension/inspector/palette';
-import { type AnalysisScope, routingInputOf, scopeOptions, selectionOf } from '../analyses/input';
+import { type AnalysisScope, RIGHT_STEPS, WRONG_STEPS, checkedStepsInput, routingInputOf, scopeOptions, selectionOf } from '../analyses/input';
 import { CoactivationView } from '../analyses/CoactivationView';
 import { ConfidenceView } from '../analyses/ConfidenceView';
 import { ContrastView } from '../analyses/ContrastView';
@@ -34,7 +34,9 @@ export function Analyses(p: { run: RunData; layerIndex: number; range: [number, 
     if (moeLayers.length === 0 || run.tokenCount === 0) return null;
     const input = routingInputOf(run);
     const selection = selectionOf(run, shownScope, p.range);
+    const steps = checkedStepsInput(run, input);
     return {
+      steps: steps && contrast(steps, routerConfidence, { ...selection, segment: WRONG_STEPS }, { ...selection, segment: RIGHT_STEPS }),
       coactivation: coactivation(input, selection, l),
       paths: routingPaths(input, selection, { top: 10 }),
       vocabulary: vocabularySpecialisation(input, selection, l),
@@ -44,7 +46,7 @@ export function Analyses(p: { run: RunData; layerIndex: number; range: [number, 
     };
     // the run's columns grow in place: `version` says when they changed
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [run.runId, p.version, shownScope, p.range, l]);
+  }, [run.runId, p.version, run.checks, shownScope, p.range, l]);
   if (!results) return <p className="empty">This model has no MoE layers to analyse.</p>;
   const active = p.active !== null && p.active < run.tokenCount ? p.active : null;
   return (
@@ -69,6 +71,9 @@ export function Analyses(p: { run: RunData; layerIndex: number; range: [number, 
         activeTokenId={active === null ? null : run.ids[active]} activeText={active === null ? null : run.texts[active]} />
       <ConfidenceView data={results.confidence} texts={run.texts} theme={p.theme} onToken={p.onToken} />
       <ContrastView title="Reasoning against answer" a="reasoning" b="answer" data={results.reasoning} moeLayers={moeLayers} testId="contrast-reasoning" />
+      {results.steps && (
+        <ContrastView title="Wrong reasoning steps against right ones" a="wrong steps" b="right steps" data={results.steps} moeLayers={moeLayers} testId="contrast-checked" />
+      )}
       <ContrastView title="Prompt against generated" a="prompt" b="generated" data={results.prompt} moeLayers={moeLayers} testId="contrast-prompt" />
     </div>
   );

@@ -1,6 +1,7 @@
 /** The run at a glance, first thing in the panel: the answer as text, the reasoning's size, why it ended, where it ran. */
 import { Segment } from '../../extension/trace/types';
 import type { RunData } from '../state';
+import { describeMismatch, type TraceChecks } from '../../extension/trace/checks';
 import { escapeInvisible } from '../text';
 
 const ENDED: Record<string, string> = {
@@ -48,6 +49,23 @@ export function Summary(p: { run: RunData; speed: number; running: boolean }) {
         </li>
         {p.speed > 0 && <li data-testid="speed">{p.speed.toFixed(0)} tok/s</li>}
       </ul>
+      {run.checks && <CheckLine checks={run.checks} />}
     </section>
   );
 }
+
+/** The bundled model's reasoning checked against the program's run: right, or where it first went wrong. */
+function CheckLine({ checks }: { checks: TraceChecks }) {
+  const r = checks.program.result;
+  const answer = r.answer.ok ? 'the answer is right' : `the answer ${oneLine(r.answer.written) || '(none)'} is wrong: the program prints ${oneLine(r.answer.expected)}`;
+  return (
+    <p className={`check ${r.correct ? 'ok' : 'wrong'}`} data-testid="check" data-correct={String(r.correct)} data-first-wrong={r.firstWrongStep ?? ''}>
+      <span aria-hidden="true">{r.correct ? '✓ ' : '✗ '}</span>
+      {r.correct
+        ? `Checked against the program's run: all ${r.writtenStepCount} reasoning steps and the answer are right.`
+        : `Checked against the program's run: ${r.firstMismatch ? describeMismatch(r.firstMismatch) : 'every step is right'}; ${answer}.`}
+    </p>
+  );
+}
+
+const oneLine = (s: string) => escapeInvisible(s.trim().split('\n').join(' '));

@@ -23,7 +23,30 @@ const OVERSCAN = 12;
  * onto continuation lines, so long reasoning lines are never cut at the right edge.
  */
 type Line = { kind: 'header'; segment: Segment; key: number; tokens: number; steps: number }
-  | { kind: 'row'; start: number; end: number; continued: boolean; step: { index: number; step: ReasoningStep } | null };
+  | { kind: 'row'; start: number; end: number; continued: boolean; step: StepMark | null };
+
+/** A reasoning step's row: its number, and its verdict when the run was checked against the program. */
+interface StepMark {
+  index: number;
+  step: ReasoningStep;
+  verdict?: { ok: boolean; title: string };
+}
+
+/** The checked verdicts by the first token of their step. */
+function verdictsByStart(run: RunData): Map<number, { ok: boolean; title: string }> {
+  const out = new Map<number, { ok: boolean; title: string }>();
+  const check = run.checks?.program;
+  if (!check?.stepTokens) return out;
+  check.result.verdicts.forEach((v, i) => {
+    const range = check.stepTokens?.[i];
+    if (!range) return;
+    const title = v.ok ? 'right: the program does this'
+      : v.difference ? `wrong: wrote ${v.difference.written} where the program has ${v.difference.expected}`
+        : v.expected === null ? 'wrong: not a step of the program' : `wrong: the program has ${v.expected}`;
+    out.set(range[0], { ok: v.ok, title });
+  });
+  return out;
+}
 
 /** Characters a token takes on screen: its visible text plus its padding and margin. */
 const tokenWidth = (text: string) => visibleToken(text).length + 0.4;
@@ -50,8 +73,12 @@ export interface TokenStreamProps {
 
 function buildLines(run: RunData, collapsed: boolean, columns: number): Line[] {
   const lines: Line[] = [];
-  const stepAt = new Map<number, { index: number; step: ReasoningStep }>();
-  run.steps.forEach((step, index) => stepAt.set(step.start, { index, step }));
+  const stepAt = new Map<number, StepMark>();
+  const verdicts = verdictsByStart(run);
+  run.steps.forEach((step, index) => {
+    const verdict = verdicts.get(step.start);
+    stepAt.set(step.start, verdict ? { index, step, verdict } : { index, step });
+  });
   let segment = -1;
   for (let r = 0; r < run.rowCount; r++) {
     const start = run.rowStarts[r];
@@ -115,7 +142,7 @@ export function TokenStream(p: TokenStreamProps) {
   const columns = Math.max(8, Math.floor((view.width - GUTTER_PX - 16) / view.charPx));
   // rows are laid out append-only: their count and the segments' identity say when they changed
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const lines = useMemo(() => buildLines(run, p.reasoningCollapsed, columns), [run.runId, run.rowCount, run.steps, run.segments, p.reasoningCollapsed, run.tokenCount, columns]);
+  const lines = useMemo(() => buildLines(run, p.reasoningCollapsed, columns), [run.runId, run.rowCount, run.steps, run.segments, run.checks, p.reasoningCollapsed, run.tokenCount, columns]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -292,7 +319,7 @@ interface RowProps {
   pinned: number;
   active: number;
   range: [number, number] | null;
-  step: { index: number; step: ReasoningStep } | null;
+  step: StepMark | null;
   programLines: number;
   onRevealLine(line: number): void;
 }
@@ -311,7 +338,11 @@ const Row = memo(function Row(p: RowProps) {
   return (
     <div className={`line row seg-${segment}`} role="presentation" style={{ transform: `translateY(${p.top}px)` }} data-row={p.start}>
       <span className="gutter" aria-hidden="true">
-        {step && <span className="step-no">{step.index + 1}</span>}
+        {step && (
+          <span className={`step-no${step.verdict ? (step.verdict.ok ? ' right' : ' wrong') : ''}`} title={step.verdict?.title} data-verdict={step.verdict ? String(step.verdict.ok) : undefined}>
+            {step.index + 1}{step.verdict && !step.verdict.ok && <span className="sr-only"> {step.verdict.title}</span>}
+          </span>
+        )}
         {line !== undefined && (line <= p.programLines ? (
           <button type="button" tabIndex={-1} className="line-link" data-line={line} title={`Reveal program line ${line}`} onClick={() => p.onRevealLine(line)}>
             L{line}
@@ -325,7 +356,7 @@ const Row = memo(function Row(p: RowProps) {
   );
 }, (a, b) => a.start === b.start && a.end === b.end && a.top === b.top && a.layerIndex === b.layerIndex && a.palette === b.palette && a.pinned === b.pinned
   && a.active === b.active && a.programLines === b.programLines
-  && a.range?.[0] === b.range?.[0] && a.range?.[1] === b.range?.[1] && a.step?.step === b.step?.step && a.run.segments === b.run.segments && a.run.runId === b.run.runId);
+  && a.range?.[0] === b.range?.[0] && a.range?.[1] === b.range?.[1] && a.step?.step === b.step?.step && a.step?.verdict === b.step?.verdict && a.run.segments === b.run.segments && a.run.runId === b.run.runId);
 
 function Token(p: { run: RunData; t: number; layerIndex: number; palette: ExpertColor[]; pinned: boolean; active: boolean; inRange: boolean }) {
   const { run, t } = p;
