@@ -1,5 +1,6 @@
 import { basename, dirname, extname } from 'node:path';
 import * as vscode from 'vscode';
+import { compareTracesCommand } from './compareTraces';
 import { loadEngine } from './engineLoader';
 import { showModelCard } from './modelCard';
 import { showError } from './notify';
@@ -164,6 +165,7 @@ export function registerCommands(controller: RunController, context: vscode.Exte
       }))?.[0];
       if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, TraceEditorProvider.viewType);
     }),
+    vscode.commands.registerCommand('moeLens.compareTraces', (a?: vscode.Uri, b?: vscode.Uri) => compareTracesCommand(controller.lastRun?.store, a, b)),
     vscode.commands.registerCommand('moeLens.selectModel', (folder?: string) => selectModel(context, folder)),
     vscode.commands.registerCommand('moeLens.selectExecutionProvider', () => selectProvider()),
     vscode.commands.registerCommand('moeLens.showModelCard', () => showModelCard(controller.modelSession)),

@@ -194,6 +194,14 @@ describe('MoE Lens in VS Code', () => {
     const csvLines = (await readFile(csv.fsPath, 'utf8')).trim().split('\n');
     assert.equal(csvLines.length - 1, store.tokenCount * store.meta.model.moeLayers.length * store.meta.model.expertsPerToken);
 
+    // the last run against its own export, and the two exports: identical routing, said so
+    const againstLive = await vscode.commands.executeCommand<string | undefined>('moeLens.compareTraces', json);
+    assert.match(againstLive ?? '', /compare A the last run .* with B .*run\.moetrace\.json/);
+    assert.match(againstLive ?? '', /every aligned token chose the same experts in every shared layer/);
+    const files = await vscode.commands.executeCommand<string | undefined>('moeLens.compareTraces', json, jsonl);
+    assert.match(files ?? '', new RegExp(`aligned: ${store.tokenCount} positions`));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
     for (const uri of [json, jsonl]) {
       const ack = rendered(moeLens, 'traceEditor', () => true, store.tokenCount);
       await vscode.commands.executeCommand('moeLens.openTrace', uri);
