@@ -3,6 +3,7 @@
  * the extension never loads the native runtime.
  */
 export { loadModel, type LoadedModel } from '../engine/model';
+export { checkRun } from '../engine/checkRun';
 export { formatPrompt, readModelFolder, textRange } from '../engine/modelDir';
 export { modelCard } from '../engine/modelCard';
 export { probeProviders } from '../engine/providers';

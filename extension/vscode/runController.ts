@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { PROTOCOL_VERSION, type Layer, type WebviewMessage, assertNever } from '../protocol';
 import { inputNotice } from '../programs/notice';
-import { checkRun } from '../engine/checkRun';
 import { RunChannel } from '../inspector/stream';
 import type { TraceStore } from '../trace/store';
 import { decodeTokensPerSecond } from '../trace/figures';
@@ -214,7 +213,7 @@ export class RunController implements vscode.Disposable {
         } else if (e.type === 'done') {
           const { type: _, ...summary } = e;
           // the bundled model's programs run: its reasoning is right or wrong, step by step
-          if (record.store) record.store.checks = checkRun(model.folder, record.store, program);
+          if (record.store) record.store.checks = engine.checkRun(model.folder, record.store, program);
           channel.done(summary);
           record.done = { reason: e.reason, generatedTokens: e.generatedTokens, ...(e.message ? { message: e.message } : {}) };
           this.log.info(`run ${runId} done: ${e.reason}, ${e.generatedTokens} tokens, ${e.decodeTokensPerSecond.toFixed(0)} tok/s${e.message ? ` (${e.message})` : ''}`);
