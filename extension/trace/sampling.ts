@@ -42,6 +42,17 @@ export const SAMPLING_SETTING_KEYS: Readonly<Record<keyof SamplingSettings, stri
   maxNewTokens: 'maxTokens', temperature: 'temperature', topK: 'topK', topP: 'topP', seed: 'seed',
 });
 
+/**
+ * A short description of an untrusted value for an error message: never JSON.stringify, which throws on
+ * bigints and on nesting deeper than the stack, and would copy a huge string or array into the message.
+ */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return value.length > 40 ? `a ${value.length}-character string` : JSON.stringify(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' || typeof value === 'function' ? typeof value : String(value);
+}
+
 /** Why `value` is not a valid `field`, or undefined when it is. */
 export function samplingFieldProblem(field: keyof SamplingSettings, value: unknown): string | undefined {
   const r = SAMPLING_RANGES[field];
@@ -49,7 +60,7 @@ export function samplingFieldProblem(field: keyof SamplingSettings, value: unkno
     && (r.minExclusive ? value > r.min : value >= r.min) && value <= r.max;
   if (ok) return undefined;
   const range = `${r.minExclusive ? '(' : '['}${r.min}, ${r.max}]`;
-  return `${field} must be ${r.integer ? 'an integer' : 'a number'} in ${range} (${r.meaning}), not ${JSON.stringify(value) ?? String(value)}`;
+  return `${field} must be ${r.integer ? 'an integer' : 'a number'} in ${range} (${r.meaning}), not ${shown(value)}`;
 }
 
 /** The first problem of a settings object, or undefined when every field is valid. */
