@@ -35,6 +35,9 @@ const configs = [
   { ...common, entryPoints: suites('test/gpu'), outdir: 'dist/test-gpu' },
   { ...common, entryPoints: suites('test/package'), outdir: 'dist/test-package' },
   { ...common, entryPoints: ['bench/engine.ts', 'bench/cold.ts', 'bench/thirdParty.ts'], outdir: 'dist/bench' },
+  // fast-check fuzzing of untrusted inputs (npm run fuzz) and the long soak of the run loop (npm run soak)
+  { ...common, entryPoints: ['test/fuzz/main.ts'], outdir: 'dist/fuzz' },
+  { ...common, entryPoints: ['test/soak/main.ts'], outdir: 'dist/soak' },
   // the webview in Chromium: tests and bench drive the browser with playwright-core
   { ...common, entryPoints: suites('test/webview'), outdir: 'dist/test-webview', external: withBrowser },
   { ...common, entryPoints: ['bench/webview.ts'], outfile: 'dist/bench/webview.js', external: withBrowser },
