@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { type ModelFolder, formatPrompt, readModelFolder } from '../extension/engine/modelDir';
-import { type HeldoutProgram, readHeldout } from '../extension/eval/heldout';
+import { type HeldoutProgram, PROGRAM_SETS, readHeldout } from '../extension/eval/heldout';
 import { BUNDLED } from './helpers';
 
 describe('tokenizer (tokenizers.js reading tokenizer.json)', () => {
@@ -14,6 +14,16 @@ describe('tokenizer (tokenizers.js reading tokenizer.json)', () => {
 
   it('encodes every held-out prompt exactly as the Python tokenizer that trained the model', () => {
     for (const h of heldout) assert.deepEqual(folder.tokenizer.encode(formatPrompt(folder, h.program)).ids, h.prompt_ids);
+  });
+
+  it('encodes the fresh test set the same way, and none of its programs is a held-out one', async () => {
+    const test = await readHeldout(BUNDLED, PROGRAM_SETS.test);
+    assert.equal(test.length, 600);
+    const seen = new Set(heldout.map((h) => h.program));
+    for (const t of test) {
+      assert.ok(!seen.has(t.program), `test program also held out: ${JSON.stringify(t.program)}`);
+      assert.deepEqual(folder.tokenizer.encode(formatPrompt(folder, t.program)).ids, t.prompt_ids);
+    }
   });
 
   it('maps each token back to the source text it came from', () => {

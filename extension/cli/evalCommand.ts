@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../engine/model';
-import { fixedSample, readHeldout, solve } from '../eval/heldout';
+import { PROGRAM_SETS, type ProgramSet, fixedSample, readHeldout, solve } from '../eval/heldout';
 import { BUNDLED_MODEL, providersOption } from './options';
 
-export const EVAL_USAGE = `moe-lens eval [--model DIR] [--limit N] [--show K] [--ep LIST]
-  greedy-decodes the model's held-out programs (heldout.jsonl) and scores exact match of the answer`;
+export const EVAL_USAGE = `moe-lens eval [--model DIR] [--set heldout|test | --file JSONL] [--limit N] [--show K] [--ep LIST]
+  greedy-decodes the model's held-out programs (heldout.jsonl; --set test: the fresh test set, testset.jsonl;
+  --file: any file in that format) and scores exact match of the answer`;
 
 export async function evalCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -15,14 +16,18 @@ export async function evalCommand(args: string[]): Promise<number> {
       limit: { type: 'string' },
       show: { type: 'string', default: '0' },
       ep: { type: 'string', default: 'auto' },
+      set: { type: 'string', default: 'heldout' },
+      file: { type: 'string' },
     },
   });
+  if (!Object.hasOwn(PROGRAM_SETS, values.set)) throw new RangeError(`--set must be one of ${Object.keys(PROGRAM_SETS).join(', ')}, got "${values.set}"`);
+  const setFile = values.file ? resolve(values.file) : PROGRAM_SETS[values.set as ProgramSet];
   const model = await loadModel(resolve(values.model), { providers: providersOption(values.ep), log: (l) => console.error(l) });
   try {
-    const all = await readHeldout(model.folder.dir);
+    const all = await readHeldout(model.folder.dir, setFile);
     const programs = values.limit ? fixedSample(all, Number(values.limit)) : all;
     const show = Number(values.show);
-    console.log(`model: ${model.folder.dir} (${model.provider})`);
+    console.log(`model: ${model.folder.dir} (${model.provider}), programs: ${values.file ? setFile : `${values.set} (${setFile})`}, ${programs.length}`);
     let correct = 0;
     let tokens = 0;
     const start = performance.now();

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { LoadedModel } from '../engine/model';
 import { formatPrompt } from '../engine/modelDir';
 import { run } from '../engine/run';
@@ -23,8 +23,13 @@ export interface ProgramResult {
   tokens: number;
 }
 
-export async function readHeldout(dir: string): Promise<HeldoutProgram[]> {
-  const text = await readFile(join(dir, 'heldout.jsonl'), 'utf8');
+/** The model folder's program sets: `heldout` (also used while developing the model) and `test` (fresh, never looked at during development). */
+export const PROGRAM_SETS = { heldout: 'heldout.jsonl', test: 'testset.jsonl' } as const;
+export type ProgramSet = keyof typeof PROGRAM_SETS;
+
+/** Reads a program set: a file name inside `dir` (heldout.jsonl by default) or an absolute path. */
+export async function readHeldout(dir: string, file: string = PROGRAM_SETS.heldout): Promise<HeldoutProgram[]> {
+  const text = await readFile(resolve(dir, file), 'utf8');
   return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as HeldoutProgram);
 }
 
