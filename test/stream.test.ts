@@ -3,6 +3,10 @@ import { before, describe, it } from 'node:test';
 import { type HostMessage, type StepColumns, type TokenColumns, parseWebviewMessage } from '../extension/protocol';
 import type { SegmentEvent } from '../extension/trace/segmenter';
 import type { TraceStore } from '../extension/trace/store';
+import { MAX_BATCH_BYTES, traceMessages } from '../extension/inspector/stream';
+import { runSummary } from '../extension/trace/figures';
+import { initialState, reduce } from '../webview/state';
+import { reshapeTrace } from '../bench/streams';
 import { recordRun, replayOf } from './webview/record';
 
 type Data = Extract<HostMessage, { type: 'runData' }>;
@@ -71,6 +75,25 @@ describe('inspector stream: live runs and replays become the same columns', () =
     assert.equal(nextToken, store.tokenCount);
     assert.equal(nextStep, store.stepCount);
     assert.ok(joined(live).batches > 10, 'a live run streams in many batches');
+  });
+
+  it('splits a large model\'s routing into runData messages of at most MAX_BATCH_BYTES that the webview folds back exactly', () => {
+    const large = reshapeTrace(store, 48, 128, 8);
+    const messages = traceMessages(large, 9, runSummary(large));
+    const data = messages.filter((m): m is Data => m.type === 'runData');
+    assert.ok(data.length > 1, `a ${large.tokenCount}-token trace of 48 × 128 routing is more than one message (${data.length})`);
+    messages.forEach((m, i) => assert.ok('seq' in m && m.seq === i));
+    for (const m of data) {
+      const bytes = m.tokens ? m.tokens.expertIds.byteLength + m.tokens.weights.byteLength + m.tokens.scores.byteLength : 0;
+      assert.ok(bytes <= MAX_BATCH_BYTES, `${bytes} bytes of routing in one message`);
+    }
+    assert.ok(data.slice(0, -1).every((m) => m.steps === null && m.segments.length === 0), 'steps and segments ride on the last batch');
+    const run = messages.reduce(reduce, initialState).run;
+    assert.ok(run);
+    assert.equal(run.tokenCount, large.tokenCount);
+    assert.equal(run.summary?.reason, large.done?.reason);
+    for (const l of [0, 47]) assert.deepEqual(run.routing[l].expertIds.subarray(0, large.tokenCount * 8), large.routing(l).expertIds);
+    assert.deepEqual(run.steps, large.steps);
   });
 
   it('sends tokens, routing and steps equal to the trace, with every reasoning step once', () => {

@@ -26,6 +26,34 @@ export function tokenColumns(store: TraceStore, first: number, end = store.token
   };
 }
 
+/**
+ * Most bytes of routing one runData carries (4 MiB): a model of 48 MoE layers × 128 experts routes ~25 KB
+ * per token, and a batch that caught up on hundreds of tokens would otherwise be one message of tens of MB.
+ */
+export const MAX_BATCH_BYTES = 4 * 2 ** 20;
+
+/** Tokens per runData so that a batch stays within MAX_BATCH_BYTES. */
+export function tokensPerBatch(store: TraceStore): number {
+  const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = store.meta.model;
+  return Math.max(1, Math.floor(MAX_BATCH_BYTES / (64 + moeLayers.length * (6 * k + 4 * e))));
+}
+
+/**
+ * runData messages for tokens [from, store.tokenCount), numbered from `seq`: as many as MAX_BATCH_BYTES
+ * needs, the model calls and segment events riding on the last (they may refer to any of its tokens).
+ */
+function dataMessages(store: TraceStore, runId: number, seq: number, from: number, steps: StepColumns | null, segments: SegmentEvent[]): HostMessage[] {
+  const per = tokensPerBatch(store);
+  const out: HostMessage[] = [];
+  for (let first = from; first < store.tokenCount; first += per) {
+    const end = Math.min(store.tokenCount, first + per);
+    const last = end === store.tokenCount;
+    out.push({ type: 'runData', runId, seq: seq + out.length, tokens: tokenColumns(store, first, end), steps: last ? steps : null, segments: last ? segments : [] });
+  }
+  if (out.length === 0) out.push({ type: 'runData', runId, seq, tokens: null, steps, segments });
+  return out;
+}
+
 /** Model calls [first, end) of a store as message columns. */
 export function stepColumns(store: TraceStore, first: number, end = store.stepCount): StepColumns {
   const layers = store.meta.model.numLayers;
@@ -71,15 +99,16 @@ export class RunChannel {
     this.timer = undefined;
     const store = this.store;
     if (!store) return;
-    const tokens = store.tokenCount > this.sentTokens ? tokenColumns(store, this.sentTokens) : null;
     const steps = store.stepCount > this.sentSteps ? stepColumns(store, this.sentSteps) : null;
     const segments: SegmentEvent[] = [...this.relabels, ...store.steps.slice(this.sentReasoningSteps).map((step) => ({ type: 'step' as const, step: { ...step } }))];
-    if (!tokens && !steps && segments.length === 0) return;
+    if (store.tokenCount === this.sentTokens && !steps && segments.length === 0) return;
+    const messages = dataMessages(store, this.runId, this.seq, this.sentTokens, steps, segments);
+    this.seq += messages.length;
     this.sentTokens = store.tokenCount;
     this.sentSteps = store.stepCount;
     this.sentReasoningSteps = store.steps.length;
     this.relabels = [];
-    this.post({ type: 'runData', runId: this.runId, seq: this.seq++, tokens, steps, segments });
+    for (const m of messages) this.post(m);
   }
 
   /** The run ended: the rest (the store holds the steps its end closed), then runDone. */
@@ -90,14 +119,15 @@ export class RunChannel {
   }
 }
 
-/** A finished (or imported) trace as the messages of one run: runStart, one runData with everything, runDone. */
+/**
+ * A finished (or imported) trace as the messages of one run: runStart, runData with everything (one
+ * message unless MAX_BATCH_BYTES splits it), runDone.
+ */
 export function traceMessages(store: TraceStore, runId: number, summary: RunSummary, mode: RunMode = 'replay'): HostMessage[] {
+  const data = dataMessages(store, runId, 1, 0, stepColumns(store, 0), store.steps.map((step) => ({ type: 'step', step: { ...step } })));
   return [
     { type: 'runStart', runId, seq: 0, mode, meta: store.meta },
-    {
-      type: 'runData', runId, seq: 1, tokens: tokenColumns(store, 0), steps: stepColumns(store, 0),
-      segments: store.steps.map((step) => ({ type: 'step', step: { ...step } })),
-    },
-    { type: 'runDone', runId, seq: 2, summary, ...(store.checks ? { checks: store.checks } : {}) },
+    ...data,
+    { type: 'runDone', runId, seq: 1 + data.length, summary, ...(store.checks ? { checks: store.checks } : {}) },
   ];
 }
