@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { type HostMessage, PROTOCOL_VERSION, type StepColumns, type TokenColumns } from '../extension/protocol';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 import { loadRun, saveRun } from '../webview/persist';
-import { type InspectorState, MAX_PENDING, MAX_ROW_TOKENS, initialState, reduce } from '../webview/state';
+import { type InspectorState, MAX_KEPT_SCORES, MAX_PENDING, MAX_ROW_TOKENS, initialState, reduce } from '../webview/state';
 import { balance } from '../extension/trace/figures';
 import { heatmap, kvFigures, segmentHeatmap, segmentLoad, topExpert } from '../webview/stats';
 
@@ -164,5 +164,39 @@ describe('webview statistics', () => {
   });
   it('KV figures from the last step', () => {
     assert.deepEqual(kvFigures(run), { tokensInCache: 5, latentBytes: 3840, mhaBytes: 19200, ratio: 5 });
+  });
+});
+
+describe('webview state: router scores of a very long run', () => {
+  it('past MAX_KEPT_SCORES drops the per-token scores but keeps exact loads and score sums', () => {
+    const L = 64;
+    const E = 256;
+    const k = 8;
+    const big: TraceMeta = { ...meta, model: { ...meta.model, numLayers: L, moeLayers: Array.from({ length: L }, (_, l) => l), nRoutedExperts: E, expertsPerToken: k } };
+    const perBatch = 512;
+    const batches = Math.ceil(MAX_KEPT_SCORES / (L * E) / perBatch) + 1;
+    const batch = (b: number): TokenColumns => {
+      const first = b * perBatch;
+      const expertIds = new Int16Array(L * perBatch * k);
+      for (let i = 0; i < expertIds.length; i++) expertIds[i] = (i * 7 + b) % E;
+      const scores = new Float32Array(L * perBatch * E).fill(1 / E);
+      return {
+        first, count: perBatch, ids: new Int32Array(perBatch), texts: Array.from({ length: perBatch }, () => 't'), segments: new Uint8Array(perBatch).fill(Segment.Reasoning),
+        spans: new Int32Array(2 * perBatch).fill(-1), expertIds, weights: new Float32Array(L * perBatch * k).fill(1 / k), scores,
+      };
+    };
+    let s = reduce(initialState, { type: 'runStart', runId: 1, seq: 0, mode: 'live', meta: big });
+    for (let b = 0; b < batches; b++) s = reduce(s, { type: 'runData', runId: 1, seq: b + 1, tokens: batch(b), steps: null, segments: [] });
+    const run = s.run;
+    assert.ok(run);
+    const T = batches * perBatch;
+    assert.equal(run.tokenCount, T);
+    assert.equal(run.scoresKept, false);
+    assert.ok(run.routing.every((r) => r.scores.length === 0), 'no per-token scores held');
+    // every token's scores are 1/E: the reasoning sums are T / E per expert in every layer, all tokens counted
+    const base = (Segment.Reasoning * L + 5) * E;
+    assert.ok(Math.abs(run.scoreSumBySegment[base + 3] - T / E) < 1e-6 * T);
+    assert.equal(run.loadBySegment.subarray(base, base + E).reduce((a, b) => a + b, 0), T * k);
+    assert.equal(heatmap(run, 0, 10).value.every((v) => v === 0), true, 'a range heatmap has no scores to show, only marks');
   });
 });

@@ -4,7 +4,7 @@
  * run in VS Code's webview state so they survive hide/show.
  */
 import type { HostMessage, Layer, WebviewMessage } from '../extension/protocol';
-import { type SavedRun, type UiState, defaultUi, loadRun, saveRun } from './persist';
+import { type SavedRun, type UiState, canSaveRun, defaultUi, loadRun, saveRun } from './persist';
 import { type InspectorState, initialState, reduce } from './state';
 import type { VsCodeApi } from './vscodeApi';
 
@@ -142,12 +142,19 @@ export class Inspector {
       clearTimeout(this.saveTimer);
     }
     this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      const current = this.snapshot.state.run;
-      this.savedRun = current ? saveRun(current) : null;
-      this.persist();
-      if (current && current.summary === null) this.scheduleSave();
+      this.saveNow();
+      if (this.snapshot.state.run?.summary === null) this.scheduleSave();
     }, delay);
+  }
+
+  /** Saves now a run whose save is still due (the panel is being hidden or reloaded). */
+  saveNow(): void {
+    if (this.saveTimer === undefined) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const current = this.snapshot.state.run;
+    this.savedRun = current && canSaveRun(current) ? saveRun(current) : null;
+    this.persist();
   }
 
   private persist(): void {

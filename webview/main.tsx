@@ -10,6 +10,11 @@ import { vscodeApi } from './vscodeApi';
 const root = createRoot(document.getElementById('root') as HTMLElement);
 const inspector = new Inspector(vscodeApi(), (commit) => flushSync(commit));
 window.addEventListener('message', (e: MessageEvent) => inspector.receive(e.data));
+// a panel that is hidden (and not retained) or reloaded saves a run whose save was still waiting on its timer
+window.addEventListener('pagehide', () => inspector.saveNow());
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') inspector.saveNow();
+});
 root.render(<App inspector={inspector} />);
 // expose frame statistics for the benchmark (read-only numbers, no control surface)
 (window as unknown as { __moeLensStats?: unknown }).__moeLensStats = inspector.stats;

@@ -37,6 +37,16 @@ export const defaultUi: UiState = {
 
 /** Runs longer than this many score values keep only the selected experts and weights. */
 export const MAX_SAVED_SCORES = 400_000;
+/**
+ * Runs with more routing values than this (tokens × MoE layers × k: ~12 MB as ids and weights, 16 MB
+ * as base64) are not saved at all: the panel is retained while hidden, the state only matters across a
+ * window reload, and VS Code copies the whole state on every save. Export such a run to keep it.
+ */
+export const MAX_SAVED_ROUTING = 1_000_000;
+
+export function canSaveRun(run: RunData): boolean {
+  return run.tokenCount * run.routing.length * run.meta.model.expertsPerToken <= MAX_SAVED_ROUTING;
+}
 
 type Typed = Int16Array | Int32Array | Uint8Array | Float32Array | Float64Array;
 
@@ -113,7 +123,7 @@ export function loadRun(saved: SavedRun): RunData {
   run.routing = saved.routing.map((r) => ({
     expertIds: check(fromBase64(r.expertIds, (b) => new Int16Array(b)), T * k) as Int16Array,
     weights: check(fromBase64(r.weights, (b) => new Float32Array(b)), T * k) as Float32Array,
-    scores: r.scores === null ? new Float32Array(T * n) : (check(fromBase64(r.scores, (b) => new Float32Array(b)), T * n) as Float32Array),
+    scores: r.scores === null ? new Float32Array(0) : (check(fromBase64(r.scores, (b) => new Float32Array(b)), T * n) as Float32Array),
   }));
   run.tokenCount = T;
   run.stepCount = S;

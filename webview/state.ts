@@ -120,8 +120,19 @@ export function newRun(runId: number, mode: RunMode, meta: TraceMeta, notice?: s
   };
 }
 
-/** Adds (sign 1) or removes (sign -1) token `t` from the per-segment sums. */
-export function accumulate(run: RunData, t: number, sign: 1 | -1): void {
+/**
+ * Router scores kept per token at most (tokens × MoE layers × experts): 32 Mi floats, 128 MiB. Past it a
+ * run keeps its sums and drops the per-token scores (scoresKept false): a 20k-token run of a model with
+ * 48 MoE layers × 128 experts would hold 491 MB of them, twice that while its arrays grow.
+ */
+export const MAX_KEPT_SCORES = 32 * 2 ** 20;
+
+/**
+ * Adds (sign 1) or removes (sign -1) token `t` from the per-segment sums; `batch` gives the scores of a
+ * token just arrived in a batch when the run no longer keeps them. Moving a token whose scores were
+ * dropped to another segment moves its loads, not its scores.
+ */
+export function accumulate(run: RunData, t: number, sign: 1 | -1, batch?: { c: TokenColumns; t0: number }): void {
   const { expertsPerToken: k, nRoutedExperts: n } = run.meta.model;
   const layers = run.routing.length;
   const seg = Math.min(2, run.segments[t]);
@@ -132,7 +143,12 @@ export function accumulate(run: RunData, t: number, sign: 1 | -1): void {
       const e = r.expertIds[t * k + j];
       if (e >= 0 && e < n) run.loadBySegment[base + e] += sign;
     }
-    for (let e = 0; e < n; e++) run.scoreSumBySegment[base + e] += sign * r.scores[t * n + e];
+    if (run.scoresKept) {
+      for (let e = 0; e < n; e++) run.scoreSumBySegment[base + e] += sign * r.scores[t * n + e];
+    } else if (batch && batch.c.scores.length === batch.c.count * n * layers) {
+      const from = (l * batch.c.count + t - batch.t0) * n;
+      for (let e = 0; e < n; e++) run.scoreSumBySegment[base + e] += sign * batch.c.scores[from + e];
+    }
   });
 }
 
@@ -178,16 +194,22 @@ function appendTokens(run: RunData, c: TokenColumns): void {
     run.spanEnd[t0 + i] = c.spans[2 * i + 1];
   }
   for (let i = 0; i < c.count; i++) run.texts[t0 + i] = c.texts[i];
+  // a trace without router scores sends none; a run past the budget stops keeping them
+  if (run.scoresKept && (end * n * run.routing.length > MAX_KEPT_SCORES || c.scores.length < c.count * n * run.routing.length)) run.scoresKept = false;
   run.routing = run.routing.map((r, l) => {
-    const next = { expertIds: grown(r.expertIds, end * k), weights: grown(r.weights, end * k), scores: grown(r.scores, end * n) };
+    const next = {
+      expertIds: grown(r.expertIds, end * k), weights: grown(r.weights, end * k),
+      scores: run.scoresKept ? grown(r.scores, end * n) : new Float32Array(0),
+    };
     next.expertIds.set(c.expertIds.subarray(l * c.count * k, (l + 1) * c.count * k), t0 * k);
     next.weights.set(c.weights.subarray(l * c.count * k, (l + 1) * c.count * k), t0 * k);
-    next.scores.set(c.scores.subarray(l * c.count * n, (l + 1) * c.count * n), t0 * n);
+    if (run.scoresKept) next.scores.set(c.scores.subarray(l * c.count * n, (l + 1) * c.count * n), t0 * n);
     return next;
   });
   run.tokenCount = end;
+  const batch = { c, t0 };
   for (let t = t0; t < end; t++) {
-    accumulate(run, t, 1);
+    accumulate(run, t, 1, batch);
     if (startsRow(run, t)) {
       run.rowStarts = grown(run.rowStarts, run.rowCount + 1);
       run.rowStarts[run.rowCount++] = t;

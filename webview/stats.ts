@@ -43,7 +43,7 @@ export function heatmap(run: RunData, from: number, to: number, keep: (segment: 
     if (!keep(run.segments[t])) continue;
     tokens++;
     run.routing.forEach((r, l) => {
-      for (let e = 0; e < n; e++) value[l * n + e] += r.scores[t * n + e];
+      if (run.scoresKept) for (let e = 0; e < n; e++) value[l * n + e] += r.scores[t * n + e];
       for (let j = 0; j < k; j++) {
         const e = r.expertIds[t * k + j];
         if (e >= 0 && e < n) selected[l * n + e] += 1;
