@@ -16,6 +16,7 @@ import { traceFromJson, traceToJson } from '../extension/trace/jsonFormat';
 import { traceFromJsonl } from '../extension/trace/jsonl';
 import { TraceFormatError } from '../extension/trace/validate';
 import { ROOT } from './helpers';
+import { schemaErrors, traceSchema } from './schemaCheck';
 
 const exec = promisify(execFile);
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -101,6 +102,7 @@ describe('cli: checked reasoning, compare and export on real traces of the bundl
     const [start, end] = check.stepTokens?.[12] ?? [0, 0];
     assert.match(store.tokenTexts().slice(start, end).join(''), /L6: n = n - 2 ; n=7/);
     assert.equal(traceToJson(store), text, 'the checks field round-trips byte for byte');
+    assert.deepEqual(schemaErrors(traceSchema, JSON.parse(text)), [], 'docs/trace.schema.json describes the checks field');
     const jsonlPath = join(dir, 'demo.moetrace.jsonl');
     await cli('export', demo.path, '--format', 'jsonl', '--out', jsonlPath);
     assert.equal(traceToJson(traceFromJsonl(await readFile(jsonlPath, 'utf8'))), text, 'JSONL keeps the checks too');

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { csvText, formatFloat32, routingToCsv, tokensToCsv } from '../extension/trace/csv';
 import { numberList, traceFromJson, traceToJson } from '../extension/trace/jsonFormat';
@@ -8,9 +6,8 @@ import { traceFromJsonl, traceToJsonl } from '../extension/trace/jsonl';
 import { TraceStore } from '../extension/trace/store';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 import { MAX_TRACE_BYTES, TraceFormatError } from '../extension/trace/validate';
-import { ROOT } from './helpers';
+import { type Json, schemaErrors, traceSchema } from './schemaCheck';
 
-type Json = Record<string, unknown>;
 const E = 16;
 const K = 4;
 const MOE = [1, 2, 4, 5];
@@ -318,38 +315,14 @@ describe('trace import of hostile files', () => {
 });
 
 describe('trace schema', () => {
-  const schema = JSON.parse(readFileSync(join(ROOT, 'docs', 'trace.schema.json'), 'utf8')) as Json;
-
-  function errors(s: Json, value: unknown, path = '$'): string[] {
-    if (typeof s.$ref === 'string') return errors(s.$ref.slice(2).split('/').reduce((o, k) => o[k] as Json, schema), value, path);
-    const out: string[] = [];
-    const is = { integer: Number.isInteger(value), number: typeof value === 'number', string: typeof value === 'string', boolean: typeof value === 'boolean',
-      null: value === null, array: Array.isArray(value), object: typeof value === 'object' && value !== null && !Array.isArray(value) };
-    if (s.type !== undefined && !is[s.type as keyof typeof is]) return [`${path}: not ${String(s.type)}`];
-    if ('const' in s && value !== s.const) out.push(`${path}: not ${String(s.const)}`);
-    if (Array.isArray(s.enum) && !s.enum.includes(value)) out.push(`${path}: not in enum`);
-    if (Array.isArray(s.oneOf) && (s.oneOf as Json[]).filter((o) => errors(o, value, path).length === 0).length !== 1) out.push(`${path}: oneOf`);
-    if (typeof value === 'number') {
-      if (typeof s.minimum === 'number' && value < s.minimum) out.push(`${path}: < minimum`);
-      if (typeof s.maximum === 'number' && value > s.maximum) out.push(`${path}: > maximum`);
-      if (typeof s.exclusiveMinimum === 'number' && value <= s.exclusiveMinimum) out.push(`${path}: ≤ exclusiveMinimum`);
-    }
-    if (Array.isArray(value)) {
-      if (typeof s.maxItems === 'number' && value.length > s.maxItems) out.push(`${path}: too long`);
-      if (s.items) value.forEach((v, i) => out.push(...errors(s.items as Json, v, `${path}[${i}]`)));
-    }
-    if (is.object) {
-      const o = value as Json;
-      for (const key of (s.required as string[] | undefined) ?? []) if (!(key in o)) out.push(`${path}.${key}: missing`);
-      for (const [key, sub] of Object.entries((s.properties as Record<string, Json> | undefined) ?? {})) if (key in o) out.push(...errors(sub, o[key], `${path}.${key}`));
-    }
-    return out;
-  }
+  const schema = traceSchema;
+  const errors = (s: Json, value: unknown) => schemaErrors(s, value);
 
   it('describes what traceToJson writes, and no more', () => {
     const written = JSON.parse(BASE) as Json;
     assert.deepEqual(schema.required, Object.keys(written));
-    assert.deepEqual(Object.keys(schema.properties as Json), Object.keys(written));
+    // and the one optional field, written only for a checked run (test/cliExport.test.ts validates one)
+    assert.deepEqual(Object.keys(schema.properties as Json), [...Object.keys(written), 'checks']);
     assert.deepEqual(errors(schema, written), []);
     assert.deepEqual(errors(schema, JSON.parse(traceToJson(makeStore({ finish: false })))), []);
     assert.deepEqual(errors(schema, JSON.parse(edited(['version', 2]))), ['$.version: not 1']);
