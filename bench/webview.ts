@@ -9,6 +9,8 @@
  *                                                                        goal ≤ 12 (bundled), ≤ 16 (48 × 128)
  *   20k-token trace interactive ms — a whole 20k-token trace posted at once (as the trace editor does)
  *     until it is painted, acknowledged, and a click on a token has pinned it (median of 3). goal ≤ 500
+ *   20k-token Analyses tab drawn ms — from clicking the Analyses tab on a painted 20k-token trace until
+ *     co-activation, paths, vocabulary, confidence and the contrasts are drawn (median of 3). goal ≤ 1000
  * Build first with `node esbuild.mjs --production` (npm run bench:webview does).
  */
 import type { Browser } from 'playwright-core';
@@ -18,6 +20,7 @@ import { runSummary } from '../extension/trace/figures';
 import type { TraceStore } from '../extension/trace/store';
 import { launchChromium } from '../test/browser';
 import { type HarnessServer, messagesScript, openInspector, startServer } from '../test/webview/harness';
+import { MAX_KEPT_SCORES } from '../webview/state';
 import { GREEDY, recordRun } from '../test/webview/record';
 import { median, percentile } from './measure';
 import { TraceFeeder, extendTrace, reshapeTrace } from './streams';
@@ -39,6 +42,29 @@ const initFor = (store: TraceStore, mode: 'live' | 'replay', source: string): Ho
   type: 'init', protocol: PROTOCOL_VERSION, mode, defaults: GREEDY, layer: store.meta.model.moeLayers[0], prompt: source, title: 'MoE Lens',
 });
 
+/**
+ * A trace as the trace editor replays it. A 20k-token trace of 48 layers × 128 experts cannot carry its
+ * router scores (491 MB; trace files are capped far below): it replays without them, as such a file would.
+ */
+function replayMessages(trace: TraceStore, runId: number): HostMessage[] {
+  const messages = traceMessages(trace, runId, runSummary(trace));
+  const { nRoutedExperts: n, moeLayers } = trace.meta.model;
+  if (trace.tokenCount * n * moeLayers.length <= MAX_KEPT_SCORES) return messages;
+  return messages.map((m) => (m.type === 'runData' && m.tokens ? { ...m, tokens: { ...m.tokens, scores: new Float32Array(0) } } : m));
+}
+
+const lastSeqOf = (messages: HostMessage[]) => {
+  const last = messages.at(-1);
+  return last && 'seq' in last ? last.seq : 0;
+};
+
+/** The typed-array bytes a message carries (what dominates its size). */
+function payloadBytes(m: HostMessage): number {
+  if (m.type !== 'runData') return 1024;
+  const t = m.tokens;
+  return 1024 + (t ? t.expertIds.byteLength + t.weights.byteLength + t.scores.byteLength : 0);
+}
+
 /** Streams `trace` at RATE tokens/s through a RunChannel into a fresh panel; returns per-frame ms and the panel's own work per frame. */
 async function streamLive(browser: Browser, server: HarnessServer, trace: TraceStore, source: string): Promise<{ frames: number[]; work: number[]; seconds: number; acked: number }> {
   const page = await openInspector(browser, server.url, 'dark');
@@ -47,16 +73,28 @@ async function streamLive(browser: Browser, server: HarnessServer, trace: TraceS
   const feeder = new TraceFeeder(trace);
   const outbox: HostMessage[] = [];
   const channel = new RunChannel(10, (m) => outbox.push(m), 16);
+  // in pieces: DevTools' pipe to the browser takes at most 100 MB per message, and a 48 × 128 stream
+  // carries ~25 KB of router scores per token (VS Code itself transfers them as binary, not text)
+  const flush = async () => {
+    while (outbox.length > 0) {
+      let bytes = 0;
+      let n = 0;
+      while (n < outbox.length && (n === 0 || bytes < 8 * 2 ** 20)) bytes += payloadBytes(outbox[n++]);
+      await page.page.evaluate(`${messagesScript(outbox.splice(0, n))}.forEach((m) => window.postMessage(m, '*'))`).catch((e: unknown) => {
+        throw new Error(`the panel died at ${feeder.live.tokenCount} tokens: ${(e as Error).message}; ${page.problems.join('; ')}`);
+      });
+    }
+  };
   channel.start(feeder.live);
   const began = Date.now();
   while (!feeder.done) {
     const due = Math.floor(((Date.now() - began) / 1000) * RATE);
     while (feeder.live.tokenCount < due && feeder.next()) channel.step();
-    if (outbox.length > 0) await page.page.evaluate(`${messagesScript(outbox.splice(0))}.forEach((m) => window.postMessage(m, '*'))`);
+    await flush();
     await new Promise((r) => setTimeout(r, 4));
   }
   channel.done(runSummary(trace));
-  await page.post(outbox.splice(0));
+  await flush();
   const seconds = (Date.now() - began) / 1000;
   await new Promise((r) => setTimeout(r, 300));
   const frames = (await page.page.evaluate('window.__frames')) as number[];
@@ -69,13 +107,13 @@ async function streamLive(browser: Browser, server: HarnessServer, trace: TraceS
 /** Posts a whole trace at once (as the trace editor does) and times until it is painted and a click has pinned a token. */
 async function interactiveMs(browser: Browser, server: HarnessServer, trace: TraceStore, source: string, runId: number): Promise<number> {
   const page = await openInspector(browser, server.url, 'dark');
-  const messages = [initFor(trace, 'replay', source), ...traceMessages(trace, runId, runSummary(trace))];
+  const messages = [initFor(trace, 'replay', source), ...replayMessages(trace, runId)];
   await page.page.evaluate(`window.__bench = ${messagesScript(messages)}`);
   const ms = (await page.page.evaluate(`new Promise((resolve) => {
     const t0 = performance.now();
     for (const m of window.__bench) window.postMessage(m, '*');
     const wait = () => {
-      if (!window.__posted.some((m) => m.type === 'rendered' && m.seq === 2)) return requestAnimationFrame(wait);
+      if (!window.__posted.some((m) => m.type === 'rendered' && m.seq === ${lastSeqOf(messages)})) return requestAnimationFrame(wait);
       const token = document.querySelector('[data-t]');
       token.dispatchEvent(new MouseEvent('click', { bubbles: true }));
       const pinned = () => (document.querySelector('.tok.pinned') ? resolve(performance.now() - t0) : requestAnimationFrame(pinned));
@@ -87,12 +125,30 @@ async function interactiveMs(browser: Browser, server: HarnessServer, trace: Tra
   return ms;
 }
 
+/** A whole trace painted, then the Analyses tab opened: time until every analysis view is drawn. */
+async function analysesMs(browser: Browser, server: HarnessServer, trace: TraceStore, source: string, runId: number): Promise<number> {
+  const page = await openInspector(browser, server.url, 'dark');
+  const messages = replayMessages(trace, runId);
+  await page.post([initFor(trace, 'replay', source), ...messages]);
+  await page.rendered(runId, lastSeqOf(messages));
+  const ms = (await page.page.evaluate(`new Promise((resolve) => {
+    const t0 = performance.now();
+    document.querySelector('[data-testid="tab-analyses"]').click();
+    const drawn = () => (document.querySelector('[data-testid="coactivation-grid"]') && document.querySelector('[data-testid="contrast-prompt"]')
+      && document.querySelector('[data-testid="uncertain-tokens"] li') ? requestAnimationFrame(() => resolve(performance.now() - t0)) : requestAnimationFrame(drawn));
+    drawn();
+  })`)) as number;
+  await page.close();
+  return ms;
+}
+
 async function main(): Promise<void> {
   const rec = await recordRun(1, 'loop.py', GREEDY, 16);
   const bundled = extendTrace(rec.store, TARGET_TOKENS);
   const large = reshapeTrace(bundled, 48, 128, 8);
   console.log(`stream: the bundled model's run on media/samples/loop.py (${rec.store.tokenCount} tokens, real engine), extended to ${bundled.tokenCount} tokens by repeating its reasoning tokens`);
   const browser = await launchChromium();
+  browser.on('disconnected', () => console.error('chromium disconnected (the browser process ended)'));
   const server = await startServer();
   try {
     // baseline: frames of the idle panel
@@ -103,7 +159,7 @@ async function main(): Promise<void> {
     const idleFrames = (await idle.page.evaluate('window.__frames')) as number[];
     await idle.close();
 
-    for (const [label, trace] of [['', bundled], [' (48 layers x 128 experts)', large]] as const) {
+    for (const [label, trace] of (process.env.BENCH_LARGE_ONLY ? [[' (48 layers x 128 experts)', large]] : [['', bundled], [' (48 layers x 128 experts)', large]]) as [string, TraceStore][]) {
       const r = await streamLive(browser, server, trace, rec.source);
       console.log(`p95 frame ms @1000 tok/s${label}: ${percentile(r.frames, 95).toFixed(1)}`);
       console.log(`  streamed ${trace.tokenCount} tokens in ${r.seconds.toFixed(1)} s (${(trace.tokenCount / r.seconds).toFixed(0)} tok/s); last ack ${r.acked} tokens; ${r.frames.length} frames; `
@@ -118,6 +174,11 @@ async function main(): Promise<void> {
     const largeRuns: number[] = [];
     for (let i = 0; i < 3; i++) largeRuns.push(await interactiveMs(browser, server, large, rec.source, 30 + i));
     console.log(`20k-token trace interactive ms (48 layers x 128 experts): ${Math.round(median(largeRuns))}`);
+    for (const [label, trace, base] of [['', bundled, 40], [' (48 layers x 128 experts)', large, 50]] as const) {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) times.push(await analysesMs(browser, server, trace, rec.source, base + i));
+      console.log(`20k-token Analyses tab drawn ms${label}: ${Math.round(median(times))} (median of 3: ${times.map((t) => Math.round(t)).join(', ')} ms)`);
+    }
   } finally {
     await browser.close();
     await server.close();

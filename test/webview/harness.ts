@@ -184,6 +184,7 @@ export async function openInspector(browser: Browser, url: string, theme: ThemeN
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('crash', () => problems.push('the page crashed (renderer process gone: out of memory?)'));
   await page.addInitScript({ content: initScript(theme) });
   await page.goto(url);
   await waitPosted(page, (m) => m.type === 'ready');
