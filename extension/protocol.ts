@@ -58,7 +58,7 @@ export type HostMessage =
   /** Sent once after the webview says `ready` (and again after a settings change). */
   | { type: 'init'; protocol: typeof PROTOCOL_VERSION; mode: RunMode; defaults: SamplingSettings; layer: Layer; prompt: string; title: string }
   /** Model and provider state for the header: loading the model, idle, running, or failed. */
-  | { type: 'status'; state: 'loading' | 'idle' | 'running' | 'error'; model?: string; provider?: string; message?: string }
+  | { type: 'status'; state: 'loading' | 'idle' | 'running' | 'error'; model?: string; provider?: string; message?: string; routing?: string }
   /** `notice`: what the user should know about the input (a selection the model cannot make sense of). */
   | { type: 'runStart'; runId: number; seq: number; mode: RunMode; meta: TraceMeta; notice?: string }
   /** What the run added since the previous message: tokens, model calls, and segment events (relabels, reasoning steps). */

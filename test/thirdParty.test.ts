@@ -19,6 +19,7 @@ import { type LoadedModel, loadModel } from '../extension/engine/model';
 import { formatModelCard, modelCard } from '../extension/engine/modelCard';
 import { SEARCHED } from '../extension/engine/moe/discover';
 import { NO_ROUTING } from '../extension/engine/routing';
+import { layerRanges, routingSummary } from '../extension/vscode/routingSummary';
 import { ROOT } from './helpers';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
@@ -94,6 +95,8 @@ describe('third-party MoE exports reproduce their PyTorch reference', () => {
         }
         const card = await modelCard(model);
         assert.deepEqual(card.denseLayers, ref.dense_layers);
+        const recipes = [...new Set(model.routers?.discovery.plans.map((p) => p.recipe))];
+        assert.equal(routingSummary(model), `${ref.pattern} ${recipes[0]}: layer${ref.moe_layers.length > 1 ? 's' : ''} ${layerRanges(ref.moe_layers)}`, 'the header\'s routing line');
         const k = ref.top_k as number;
         const E = ref.num_experts as number;
         const logitsTol = ref.logits_tolerance ?? 1e-5;
@@ -182,6 +185,7 @@ describe('third-party MoE exports reproduce their PyTorch reference', () => {
       assert.deepEqual(card.moeLayers, []);
       assert.deepEqual(card.denseLayers, ref.dense_layers);
       assert.equal(card.searched, SEARCHED);
+      assert.equal(routingSummary(model), 'no MoE layers found');
       const text = formatModelCard(card);
       assert.match(text, /MoE layers: none found/);
       assert.ok(text.includes(`searched for: ${SEARCHED}`), text);
@@ -200,6 +204,17 @@ describe('third-party MoE exports reproduce their PyTorch reference', () => {
       await model.session.release();
     }
     assert.deepEqual(await folderHashes(dir), before, 'the model folder changed');
+  });
+
+  test('the routing line of the bundled model, and layer ranges', async () => {
+    const model = await loadModel(join(ROOT, 'models', 'moe-lens-mini'), { providers: ['cpu'] });
+    try {
+      assert.equal(routingSummary(model), 'routing outputs (packed): layers 1–4');
+    } finally {
+      await model.session.release();
+    }
+    assert.equal(layerRanges([0, 1, 2, 5, 7, 8]), '0–2, 5, 7–8');
+    assert.equal(layerRanges([]), '');
   });
 
   test('CLI: moe-lens run on the Mixtral export writes a trace routed in every MoE layer', async () => {

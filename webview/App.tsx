@@ -80,6 +80,9 @@ export function App({ inspector }: { inspector: Inspector }) {
         <span className="status" data-testid="status">
           {[run?.meta.model.name ?? status?.model, provider, status?.state === 'loading' ? 'loading model…' : running ? 'running' : null].filter(Boolean).join(' · ')}
         </span>
+        {mode === 'live' && status?.routing && (
+          <span className="routing-source" data-testid="routing-source" title={`How MoE Lens reads this model's routing: ${status.routing}`}>{status.routing}</span>
+        )}
         {mode === 'replay' && <span className="badge" data-testid="replay-badge">replay</span>}
         <span className="grow" />
         <VscodeButton secondary data-testid="export" disabled={!run || running} title="Save this run as a trace (JSON, JSONL or CSV)"

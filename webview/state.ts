@@ -82,6 +82,8 @@ export interface StatusState {
   model?: string;
   provider?: string;
   message?: string;
+  /** How the host reads the routing (e.g. "P2 softmax_topk: layers 0–3"). */
+  routing?: string;
 }
 
 export type StreamMessage = Extract<HostMessage, { runId: number }>;

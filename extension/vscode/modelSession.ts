@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { LoadedModel } from './engineModule';
 import { loadEngine } from './engineLoader';
 import { runHostAction } from './hostActions';
+import { routingSummary } from './routingSummary';
 import { type ModelChoice, modelChoice, providerPreference } from './settings';
 
 /** The user cancelled loading the model (the progress notification's Cancel). */
@@ -17,6 +18,8 @@ export interface ModelState {
   model?: string;
   provider?: string;
   message?: string;
+  /** How the routing is read, per layer group: "P2 softmax_topk: layers 1–3" (status bar tooltip, inspector header). */
+  routing?: string;
 }
 
 /**
@@ -108,7 +111,7 @@ export class ModelSession implements vscode.Disposable {
         });
       }
       this.log.info(`model ${model.folder.dir} ready on ${model.provider} in ${(performance.now() - started).toFixed(0)} ms`);
-      this.setState({ state: 'ready', model: modelName(model), provider: model.provider });
+      this.setState({ state: 'ready', model: modelName(model), provider: model.provider, routing: routingSummary(model) });
       return model;
     } catch (e) {
       if (e instanceof LoadCancelled) {

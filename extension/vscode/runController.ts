@@ -64,7 +64,7 @@ export class RunController implements vscode.Disposable {
     modelSession.beforeUnload = () => this.stop();
     this.disposables.push(modelSession.onDidChange((state) => {
       statusBar.setModel(state);
-      if (state.state !== 'unloaded') this.view?.post({ type: 'status', state: state.state === 'ready' ? (this.active ? 'running' : 'idle') : state.state, model: state.model, provider: state.provider, message: state.message });
+      if (state.state !== 'unloaded') this.view?.post({ type: 'status', state: state.state === 'ready' ? (this.active ? 'running' : 'idle') : state.state, model: state.model, provider: state.provider, message: state.message, routing: state.routing });
     }));
   }
 
@@ -121,7 +121,7 @@ export class RunController implements vscode.Disposable {
       type: 'init', protocol: PROTOCOL_VERSION, mode: 'live', defaults: samplingSettings(), layer: this.currentLayer(),
       prompt: this.program, title: this.origin ? vscode.workspace.asRelativePath(this.origin.document.uri) : InspectorPanel.title,
     });
-    if (s.state !== 'unloaded') this.view?.post({ type: 'status', state: s.state === 'ready' ? 'idle' : s.state, model: s.model, provider: s.provider, message: s.message });
+    if (s.state !== 'unloaded') this.view?.post({ type: 'status', state: s.state === 'ready' ? 'idle' : s.state, model: s.model, provider: s.provider, message: s.message, routing: s.routing });
   }
 
   private currentLayer(): Layer {
@@ -185,7 +185,7 @@ export class RunController implements vscode.Disposable {
     const done = (async () => {
       const events = engine.run(model, { prompt, settings, signal: abort.signal });
       this.statusBar.setSpeed(0);
-      view?.post({ type: 'status', state: 'running', model: this.modelSession.state.model, provider: model.provider });
+      view?.post({ type: 'status', state: 'running', model: this.modelSession.state.model, provider: model.provider, routing: this.modelSession.state.routing });
       for (;;) {
         const next = await events.next();
         if (next.done) {
@@ -227,7 +227,7 @@ export class RunController implements vscode.Disposable {
       this.decorations.paint();
       this.statusBar.setSpeed(undefined);
       if (this.active?.runId === runId) this.active = undefined;
-      view?.post({ type: 'status', state: 'idle', model: this.modelSession.state.model, provider: model.provider });
+      view?.post({ type: 'status', state: 'idle', model: this.modelSession.state.model, provider: model.provider, routing: this.modelSession.state.routing });
     });
     this.active = { runId, abort, done };
     await done;

@@ -30,7 +30,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const { state, model, provider, message } = this.model;
+    const { state, model, provider, message, routing } = this.model;
     const icon = state === 'loading' ? '$(loading~spin)' : state === 'error' ? '$(error)' : '$(symbol-class)';
     const parts = [model ?? 'MoE Lens'];
     if (provider) parts.push(provider);
@@ -38,7 +38,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.text = `${icon} ${parts.join(' · ')}`;
     this.item.tooltip = state === 'unloaded' ? 'MoE Lens: the model loads on first use. Click to open the inspector.'
       : state === 'error' ? `MoE Lens: ${message ?? 'the model could not be loaded'}`
-      : `MoE Lens: model ${model ?? ''}${provider ? ` on ${provider}` : ''}${state === 'loading' ? ' (loading)' : ''}`;
+      : `MoE Lens: model ${model ?? ''}${provider ? ` on ${provider}` : ''}${state === 'loading' ? ' (loading)' : ''}${routing ? `\nrouting read from ${routing}` : ''}`;
   }
 
   dispose(): void {

@@ -92,6 +92,7 @@ describe('the inspector as a VS Code user meets it', function () {
     assert.deepEqual(moe?.store?.meta.model.moeLayers, [0, 1]);
     assert.ok((moe?.done?.generatedTokens ?? 0) > 0, `the run: ${JSON.stringify(moe?.done)}`);
     assert.deepEqual(await inspectorTexts('[data-testid="input-notice"]'), [], 'no note: routers were found, and any text suits this model');
+    assert.equal(await shows('[data-testid="routing-source"]', /P3/, 'how the routing is read, in the header'), 'P3 softmax_topk: layers 0–1');
     await config().update('modelPath', path.join(fixtures, 'dense'), vscode.ConfigurationTarget.Global);
     const dense = await inspectText('def add(a, b):\n    return a + b\n', 'python');
     assert.deepEqual(dense.store?.meta.model.moeLayers, []);
