@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { format } from 'node:util';
@@ -269,6 +269,16 @@ async function serve(page: Page, dir: string, request: DriverRequest & { id: str
   await writeFile(join(dir, `${request.id}.done`), answer);
 }
 
+/** The main suite's workbench screenshots (the run beside its code, in four themes and two panel widths) become the docs' pictures. */
+async function updateDocsScreenshots(): Promise<void> {
+  const from = join(OUTPUT, 'main');
+  if (!existsSync(from)) return;
+  await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
+  for (const name of await readdir(from)) {
+    if (/^workbench(-[a-z-]+)?\.png$/.test(name)) await copyFile(join(from, name), join(ROOT, 'docs', 'images', name));
+  }
+}
+
 async function main(): Promise<number> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('--')) as SuiteName[];
   // `restore` is opt-in: the web workbench saves its state while unloading, and under load it sometimes
@@ -281,10 +291,7 @@ async function main(): Promise<number> {
   const failed: string[] = [];
   for (const n of selected) if ((await runSuite(SUITES[n])) !== 0) failed.push(n);
   console.log(`real VS Code suites: ${selected.length - failed.length}/${selected.length} passed in ${((Date.now() - started) / 1000).toFixed(1)} s${failed.length ? ` (failed: ${failed.join(', ')})` : ''}`);
-  if (process.argv.includes('--update-docs-screenshot') && failed.length === 0 && existsSync(join(OUTPUT, 'main', 'workbench.png'))) {
-    await mkdir(join(ROOT, 'docs', 'images'), { recursive: true });
-    await copyFile(join(OUTPUT, 'main', 'workbench.png'), join(ROOT, 'docs', 'images', 'workbench.png'));
-  }
+  if (process.argv.includes('--update-docs-screenshot') && failed.length === 0) await updateDocsScreenshots();
   return failed.length === 0 ? 0 : 1;
 }
 
