@@ -23,9 +23,11 @@ export type SegmentEvent =
  */
 export class Segmenter {
   private state: 'start' | 'reasoning' | 'answer';
+  /**
+   * Text received and not yet assigned (at the start: everything until the opening is decided). Only this
+   * tail is kept: appending to and searching the whole generated text would cost each token O(length).
+   */
   private text = '';
-  /** Characters of `text` already assigned. */
-  private pos = 0;
   /** First token seen while undecided at the start. */
   private pendingFrom = -1;
   private lineStart = -1;
@@ -47,7 +49,7 @@ export class Segmenter {
       const closed = this.scanReasoning(index, events);
       if (closed) return { segment: Segment.Reasoning, events };
     }
-    if (this.state === 'answer') this.pos = this.text.length;
+    if (this.state === 'answer') this.text = '';
     return { segment: this.state === 'reasoning' ? Segment.Reasoning : Segment.Answer, events };
   }
 
@@ -69,7 +71,7 @@ export class Segmenter {
     const from = this.pendingFrom;
     if (trimmed.startsWith(thinkStart)) {
       this.state = 'reasoning';
-      this.pos = this.text.length - trimmed.length + thinkStart.length;
+      this.text = trimmed.slice(thinkStart.length);
       if (from < index) events.push({ type: 'relabel', start: from, end: index, segment: Segment.Reasoning });
       events.push({ type: 'enter', segment: Segment.Reasoning, token: from });
     } else {
@@ -81,17 +83,17 @@ export class Segmenter {
   /** Returns true when this token closed the reasoning. */
   private scanReasoning(index: number, events: SegmentEvent[]): boolean {
     const { thinkEnd } = this.options;
-    const at = this.text.indexOf(thinkEnd, this.pos);
+    const at = this.text.indexOf(thinkEnd);
     if (at >= 0) {
       this.consume(at, index, events);
       this.closeLine(index + 1, events);
       this.state = 'answer';
-      this.pos = at + thinkEnd.length;
+      this.text = '';
       events.push({ type: 'enter', segment: Segment.Answer, token: index + 1 });
       return true;
     }
     let hold = 0; // the tail might be the beginning of the end tag
-    for (let n = Math.min(thinkEnd.length - 1, this.text.length - this.pos); n > 0; n--) {
+    for (let n = Math.min(thinkEnd.length - 1, this.text.length); n > 0; n--) {
       if (thinkEnd.startsWith(this.text.slice(this.text.length - n))) {
         hold = n;
         break;
@@ -101,16 +103,20 @@ export class Segmenter {
     return false;
   }
 
+  /** Assigns the first `until` characters of the tail to the reasoning, line by line. */
   private consume(until: number, index: number, events: SegmentEvent[]): void {
-    for (; this.pos < until; this.pos++) {
-      const ch = this.text[this.pos];
-      if (ch === '\n') {
-        this.closeLine(index + 1, events);
-      } else {
+    const text = this.text;
+    for (let from = 0; from < until;) {
+      const newline = text.indexOf('\n', from);
+      const end = newline < 0 || newline >= until ? until : newline;
+      if (end > from) {
         if (this.lineStart < 0) this.lineStart = index;
-        this.line += ch;
+        this.line += text.slice(from, end);
       }
+      if (end === newline) this.closeLine(index + 1, events);
+      from = end === newline ? end + 1 : end;
     }
+    this.text = text.slice(until);
   }
 
   private closeLine(end: number, events: SegmentEvent[]): void {
