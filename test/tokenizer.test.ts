@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { type ModelFolder, formatPrompt, readModelFolder } from '../extension/engine/modelDir';
+import { TokenTextStream, heldBytes } from '../extension/engine/tokenizer';
 import { type HeldoutProgram, PROGRAM_SETS, readHeldout } from '../extension/eval/heldout';
 import { BUNDLED } from './helpers';
 
@@ -45,5 +47,60 @@ describe('tokenizer (tokenizers.js reading tokenizer.json)', () => {
     assert.equal(offsets.at(-1)![1], text.length);
     const covered = offsets.map(([s, e]) => text.slice(s, e)).join('');
     assert.equal(covered, text);
+  });
+});
+
+describe('generated token text (TokenTextStream)', () => {
+  // byte-level vocabularies split characters across tokens: chunks of UTF-8 text cut anywhere, and stray bytes
+  const chunk = fc.oneof(
+    fc.uint8Array({ minLength: 1, maxLength: 4 }),
+    fc.tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 4 }), fc.nat(), fc.nat()).map(([s, a, b]) => {
+      const bytes = new TextEncoder().encode(s);
+      const from = a % bytes.length;
+      return bytes.slice(from, from + 1 + (b % (bytes.length - from)));
+    }),
+  );
+
+  it('gives exactly what one streaming TextDecoder gives over the same tokens', () => {
+    fc.assert(fc.property(fc.array(chunk, { minLength: 1, maxLength: 40 }), fc.array(fc.boolean(), { maxLength: 40 }), (chunks, special) => {
+      const whole = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+      const tokens = {
+        isSpecial: (id: number) => special[id] === true,
+        decode: (ids: readonly number[]) => `<special ${ids[0]}>`,
+        tokenBytes: (id: number) => chunks[id],
+        tokenText: (id: number) => {
+          try {
+            return whole.decode(chunks[id]);
+          } catch {
+            return null;
+          }
+        },
+      };
+      const stream = new TokenTextStream(tokens);
+      const reference = new TextDecoder('utf-8', { ignoreBOM: true });
+      chunks.forEach((bytes, id) => {
+        const want = tokens.isSpecial(id) ? tokens.decode([id]) : reference.decode(bytes, { stream: true });
+        assert.equal(stream.next(id), want, `token ${id} of ${JSON.stringify(chunks.map((c) => [...c]))}`);
+      });
+    }), { seed: 20261207, numRuns: 3000 });
+  });
+
+  it('takes whole tokens of the bundled model from its table', async () => {
+    const { tokenizer } = await readModelFolder(BUNDLED);
+    for (let id = 0; id < tokenizer.vocabSize; id++) {
+      if (tokenizer.isSpecial(id)) continue;
+      // a token that is not whole characters on its own decodes with replacement characters, and has no table entry
+      const lenient = new TextDecoder('utf-8', { ignoreBOM: true }).decode(tokenizer.tokenBytes(id));
+      assert.equal(tokenizer.tokenText(id), lenient.includes('\ufffd') ? null : lenient, `token ${id}`);
+    }
+  });
+
+  it('knows which bytes a streaming decoder keeps waiting', () => {
+    assert.deepEqual(heldBytes([0xe2, 0x82]), [0xe2, 0x82]); // € cut after two bytes
+    assert.deepEqual(heldBytes([0xe2, 0x82, 0xac]), []);
+    assert.deepEqual(heldBytes([0x41, 0xf0, 0x9f, 0x98]), [0xf0, 0x9f, 0x98]);
+    assert.deepEqual(heldBytes([0xe0, 0x80]), []); // not a valid second byte after E0: an error, nothing waits
+    assert.deepEqual(heldBytes([0xc0]), []); // never starts a character
+    assert.deepEqual(heldBytes([0xe2, 0x41, 0x82]), []);
   });
 });

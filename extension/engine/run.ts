@@ -8,6 +8,9 @@ import { cacheValuesPerToken } from './config';
 import { Decoder, type StepOutput } from './decoder';
 import type { LoadedModel } from './model';
 import { Sampler } from './sampler';
+import { TokenTextStream } from './tokenizer';
+
+const NO_SPAN = [-1, -1] as const;
 
 /**
  * One model call of a run: the prefill (every prompt token) or a decode step (one generated token).
@@ -77,7 +80,7 @@ export async function* run(model: LoadedModel, request: RunRequest): AsyncGenera
   const sampler = new Sampler(request.settings);
   const store = new TraceStore(traceMeta(model, request));
   const segmenter = new Segmenter({ thinkStart, thinkEnd, startsInReasoning: request.prompt.trimEnd().endsWith(thinkStart) });
-  const utf8 = new TextDecoder('utf-8');
+  const generated = new TokenTextStream(tokenizer);
   const noSegments: SegmentEvent[] = [];
   yield { type: 'start', meta: store.meta, store };
 
@@ -105,11 +108,11 @@ export async function* run(model: LoadedModel, request: RunRequest): AsyncGenera
       const id = sampler.sample(out.logits);
       const index = store.tokenCount;
       const isEos = config.eosTokenIds.includes(id);
-      const text = tokenizer.isSpecial(id) ? tokenizer.decode([id]) : utf8.decode(tokenizer.tokenBytes(id), { stream: true });
+      const text = generated.next(id);
       out = await decoder.forward([id]);
       // the end-of-sequence token is recorded but is not text of the answer
       const { segment, events } = isEos ? { segment: Segment.Answer, events: noSegments } : segmenter.push(text, index);
-      store.appendTokens({ count: 1, ids: [id], texts: [text], segments: segment, spans: null, routing: out.routing.layers });
+      store.addToken(id, text, segment, NO_SPAN, out.routing.layers);
       applySegments(store, events);
       yield recordStep(store, decoder, out, step, index, 1, events, started);
       if (isEos) { reason = 'eos'; break; }

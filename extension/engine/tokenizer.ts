@@ -28,6 +28,8 @@ function byteLevelDecoder(): Map<string, number> {
 
 const BYTE_OF = byteLevelDecoder();
 const utf8 = new TextEncoder();
+// ignoreBOM: a token that spells U+FEFF keeps it (by default a decoder drops it at the start of each call)
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Wraps the maintained tokenizers.js library; adds source offsets, which it does not report. */
 export class TextTokenizer {
@@ -79,6 +81,25 @@ export class TextTokenizer {
     return bytes;
   }
 
+  private readonly wholeText = new Map<number, string | null>();
+
+  /**
+   * A token's text when its bytes are whole UTF-8 characters on their own (null when they begin or end
+   * inside a character); remembered per id.
+   */
+  tokenText(id: number): string | null {
+    let text = this.wholeText.get(id);
+    if (text === undefined) {
+      try {
+        text = strictUtf8.decode(this.tokenBytes(id));
+      } catch {
+        text = null;
+      }
+      this.wholeText.set(id, text);
+    }
+    return text;
+  }
+
   private computeBytes(id: number): Uint8Array {
     const token = this.tokenizer.id_to_token(id) ?? '';
     if (!this.byteLevel || this.specialIds.has(id)) return utf8.encode(token);
@@ -116,4 +137,58 @@ export class TextTokenizer {
       return span;
     });
   }
+}
+
+/**
+ * The text of generated tokens as they stream. A token's bytes may end inside a UTF-8 character that the
+ * next token finishes: those bytes wait in a streaming decoder. A token that is whole characters on its
+ * own, with nothing waiting, takes its text from the tokenizer's table instead (most tokens: no decoder
+ * call in the decode loop). Special tokens are their literal text and leave waiting bytes waiting.
+ */
+export class TokenTextStream {
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** The bytes the decoder holds: the start of a character not finished yet (at most 3). */
+  private held: number[] = [];
+
+  constructor(private readonly tokenizer: Pick<TextTokenizer, 'isSpecial' | 'decode' | 'tokenBytes' | 'tokenText'>) {}
+
+  next(id: number): string {
+    if (this.tokenizer.isSpecial(id)) return this.tokenizer.decode([id]);
+    if (this.held.length === 0) {
+      const whole = this.tokenizer.tokenText(id);
+      if (whole !== null) return whole;
+    }
+    const bytes = this.tokenizer.tokenBytes(id);
+    this.held = heldBytes([...this.held, ...bytes]);
+    return this.decoder.decode(bytes, { stream: true });
+  }
+}
+
+/**
+ * What a streaming UTF-8 decoder (the WHATWG algorithm TextDecoder follows) keeps waiting after `bytes`:
+ * the last character's start when it is valid so far but short of its length. Only C2–F4 start a
+ * character, and a byte after them must be in the range its position allows.
+ */
+export function heldBytes(bytes: readonly number[]): number[] {
+  for (let start = bytes.length - 1; start >= Math.max(0, bytes.length - 3); start--) {
+    const lead = bytes[start];
+    if (lead >= 0x80 && lead <= 0xbf) continue; // a continuation: look further back for the lead
+    const need = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    const tail = bytes.slice(start);
+    if (need === 0 || tail.length >= need) return [];
+    for (let i = 1; i < tail.length; i++) {
+      const [lo, hi] = i === 1 ? secondByteRange(lead) : [0x80, 0xbf];
+      if (tail[i] < lo || tail[i] > hi) return [];
+    }
+    return tail;
+  }
+  return [];
+}
+
+function secondByteRange(lead: number): [number, number] {
+  if (lead === 0xe0) return [0xa0, 0xbf];
+  if (lead === 0xed) return [0x80, 0x9f];
+  if (lead === 0xf0) return [0x90, 0xbf];
+  if (lead === 0xf4) return [0x80, 0x8f];
+  return [0x80, 0xbf];
 }
