@@ -5,7 +5,7 @@ import { halfsToFloats } from './moe/recipes';
 import { StepRouting } from './routing';
 
 export interface StepOutput {
-  /** Logits of the last position fed (a fresh copy). */
+  /** Logits of the last position fed, in the decoder's own buffers: valid until its next call. */
   logits: Float32Array;
   /** The routing of every token fed, per MoE layer; the decoder reuses it at the next call. */
   routing: StepRouting;
@@ -29,6 +29,7 @@ export class Decoder {
   private readonly stepPosition = new BigInt64Array(1);
   private readonly stepFeeds: { ids: ort.Tensor; position: ort.Tensor };
   private readonly routing: StepRouting;
+  private readonly logits: Float32Array;
   /** The step buffers: written by the session each step, never disposed. */
   private readonly reused: Set<ort.Tensor>;
   /** Whether a one-token step has outputs the session allocates (not caches, not step buffers). */
@@ -50,6 +51,7 @@ export class Decoder {
     this.reused = new Set(Object.values(this.stepOutputs).filter((t): t is ort.Tensor => t !== null));
     this.allocatedPerStep = Object.entries(this.stepOutputs).some(([name, t]) => t === null && !this.cache.owns(name));
     this.stepFeeds = { ids: new ort.Tensor('int64', this.stepIds, [1, 1]), position: new ort.Tensor('int64', this.stepPosition, [1, 1]) };
+    this.logits = new Float32Array(layout.vocabSize);
     this.routing = new StepRouting(layout.routedLayers.length, layout.expertsPerToken, layout.routedExperts, routing.sharedGates);
   }
 
@@ -81,9 +83,11 @@ export class Decoder {
     const runMs = performance.now() - start;
     this.cache.update(out, t);
     const vocab = layout.vocabSize;
-    const raw = out[names.logits].data;
-    const logits = raw instanceof Float32Array ? raw.slice((t - 1) * vocab, t * vocab)
-      : halfsToFloats((raw as Uint16Array).subarray((t - 1) * vocab, t * vocab));
+    const raw = out[names.logits].data as Float32Array<ArrayBuffer> | Uint16Array<ArrayBuffer>;
+    const last = raw.subarray((t - 1) * vocab, t * vocab);
+    // a one-token step wrote its logits into the decoder's own step buffer: no copy
+    const logits = !(last instanceof Float32Array) ? halfsToFloats(last, this.logits)
+      : single ? last : (this.logits.set(last), this.logits);
     this.routing.resize(t);
     this.model.routing.read(out, this.routing);
     // what the session allocated for this call, but the caches (the cache owns those now)

@@ -46,15 +46,16 @@ export class KvCache {
 
   /** Takes the present outputs of a step; they are owned by the cache from now on. */
   update(outputs: Record<string, ort.Tensor>, addedTokens: number): void {
+    this.bytes.fill(0);
     for (const spec of this.specs) {
       const next = outputs[spec.present];
       if (!next) throw new Error(`step returned no ${spec.present}`);
       this.tensors.get(spec.past)?.dispose();
       this.tensors.set(spec.past, next);
       this.pastFeeds[spec.past] = next;
+      this.bytes[spec.layer] += tensorBytes(next);
     }
     this.length += addedTokens;
-    this.measure();
   }
 
   /** Bytes held per layer (a view, updated in place by every update()). */

@@ -28,6 +28,7 @@ export class StepRouting {
 
   /** Makes room for `tokens` tokens; the columns are views of exactly that length. */
   resize(tokens: number): void {
+    if (tokens === this.tokens && this.layers.length === this.layerCount) return; // every decode step: the same views
     if (tokens > this.capacity) {
       this.capacity = Math.max(tokens, 1);
       this.backing = Array.from({ length: this.layerCount }, (_, l) => ({

@@ -20,6 +20,10 @@ class Column<A extends Float32Array | Float64Array | Int32Array | Int16Array | U
     this.data.set(values, this.length);
     this.length += values.length;
   }
+  pushOne(value: number): void {
+    this.reserve(1);
+    this.data[this.length++] = value;
+  }
   /** Appends `n` copies of `value`. */
   pushRepeated(value: number, n: number): void {
     this.reserve(n);
@@ -126,9 +130,30 @@ export class TraceStore {
     return first;
   }
 
-  /** Appends one token; `span` is its source range in the prompt ([-1, -1] for generated tokens). */
+  /**
+   * Appends one token; `span` is its source range in the prompt ([-1, -1] for generated tokens). The decode
+   * loop's path, once per generated token: no batch arrays, one `set()` per routing column.
+   */
   addToken(id: number, text: string, segment: Segment, span: readonly [number, number], routing: readonly LayerRoutingBatch[]): number {
-    return this.appendTokens({ count: 1, ids: [id], texts: [text], segments: segment, spans: span[0] === -1 && span[1] === -1 ? null : span, routing });
+    const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = this.meta.model;
+    if (routing.length !== moeLayers.length) throw new Error(`token routing has ${routing.length} layers, trace has ${moeLayers.length}`);
+    for (let l = 0; l < routing.length; l++) {
+      const r = routing[l];
+      if (r.expertIds.length !== k || r.weights.length !== k || r.scores.length !== e) throw new Error(`routing of layer ${moeLayers[l]} has the wrong width`);
+    }
+    for (let l = 0; l < routing.length; l++) {
+      const r = routing[l];
+      this.routingIds[l].push(r.expertIds);
+      this.routingWeights[l].push(r.weights);
+      this.routingScores[l].push(r.scores);
+    }
+    const index = this.ids.length;
+    this.ids.pushOne(id);
+    this.texts.push(text);
+    this.segments.pushOne(segment);
+    this.spans.pushOne(span[0]);
+    this.spans.pushOne(span[1]);
+    return index;
   }
 
   /** Re-labels tokens [start, end), for segments known only in retrospect. */
@@ -139,9 +164,9 @@ export class TraceStore {
   /** Records one model call: the cache length after it, its bytes per layer (length numLayers), its time. */
   addStep(tokensInCache: number, kvBytesPerLayer: ArrayLike<number>, runMs: number): void {
     if (kvBytesPerLayer.length !== this.meta.model.numLayers) throw new Error('kv bytes must have one entry per layer');
-    this.stepTokens.push([tokensInCache]);
+    this.stepTokens.pushOne(tokensInCache);
     this.stepKv.push(kvBytesPerLayer);
-    this.stepMs.push([runMs]);
+    this.stepMs.pushOne(runMs);
   }
 
   finish(done: TraceDone): void {

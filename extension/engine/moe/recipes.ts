@@ -76,7 +76,7 @@ export function sparseMixer(logits: ArrayLike<number>, scores: Float32Array, ids
 }
 
 /** Float16 bits → float32 values (onnxruntime-node hands fp16 tensors over as Uint16Array). */
-export function halfsToFloats(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+export function halfsToFloats(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   for (let i = 0; i < bits.length; i++) {
     const h = bits[i];
     const sign = h & 0x8000 ? -1 : 1;
