@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: 300 warm-up runs, then 500 measured runs (or --warmup W --runs N) of the bundled model in
+ * `npm run soak`: 800 warm-up runs, then 500 measured runs (or --warmup W --runs N) of the bundled model in
  * one process, cancelled at random points, with panels closing and reopening mid-stream and the model
  * reloaded every 50 runs. Ends with `soak: N runs, rss growth X%, live tensors growth Y` (growth over the
  * measured runs); exits 1 unless X ≤ 5 and Y = 0 (and none live at the end).
@@ -11,7 +11,7 @@ import { runSoak } from './soak';
 const MAX_RSS_GROWTH_PERCENT = 5;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '500' }, warmup: { type: 'string', default: '300' }, seed: { type: 'string', default: '1' }, 'reload-every': { type: 'string', default: '50' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '500' }, warmup: { type: 'string', default: '800' }, seed: { type: 'string', default: '1' }, 'reload-every': { type: 'string', default: '50' } } });
   const runs = Number(values.runs);
   const seed = Number(values.seed);
   const warmup = Number(values.warmup);
