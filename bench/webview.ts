@@ -1,6 +1,6 @@
 /**
- * Webview rendering benchmark (not a test): the built inspector in Debian's Chromium, fed 20k tokens
- * through the host's RunChannel, as the extension posts them (typed-array columns).
+ * Webview rendering benchmark (not a test): the built inspector in Debian's Chromium, fed 20k tokens as
+ * the host's RunChannel posts them (typed-array columns), replayed in the page at 1000 tok/s (bench/player.ts).
  * The stream is a real engine recording (the bundled model on media/samples/loop.py) extended to 20k
  * tokens by repeating its reasoning tokens; the same tokens are also routed by a synthetic model of 48
  * MoE layers × 128 experts (top-8), the volume a real MoE streams.
@@ -14,16 +14,17 @@
  * Build first with `node esbuild.mjs --production` (npm run bench:webview does).
  */
 import type { Browser } from 'playwright-core';
-import { RunChannel, traceMessages } from '../extension/inspector/stream';
+import { traceMessages } from '../extension/inspector/stream';
 import { type HostMessage, PROTOCOL_VERSION } from '../extension/protocol';
 import { runSummary } from '../extension/trace/figures';
 import type { TraceStore } from '../extension/trace/store';
 import { launchChromium } from '../test/browser';
-import { type HarnessServer, messagesScript, openInspector, startServer } from '../test/webview/harness';
+import { type HarnessServer, messagesScript, openInspector, startServer, valueScript } from '../test/webview/harness';
 import { MAX_KEPT_SCORES } from '../webview/state';
 import { GREEDY, recordRun } from '../test/webview/record';
 import { median, percentile } from './measure';
-import { TraceFeeder, extendTrace, reshapeTrace } from './streams';
+import { PLAYER, routingPool, scheduledStream } from './player';
+import { extendTrace, reshapeTrace } from './streams';
 
 const TARGET_TOKENS = 20_000;
 const RATE = 1000;
@@ -58,45 +59,23 @@ const lastSeqOf = (messages: HostMessage[]) => {
   return last && 'seq' in last ? last.seq : 0;
 };
 
-/** The typed-array bytes a message carries (what dominates its size). */
-function payloadBytes(m: HostMessage): number {
-  if (m.type !== 'runData') return 1024;
-  const t = m.tokens;
-  return 1024 + (t ? t.expertIds.byteLength + t.weights.byteLength + t.scores.byteLength : 0);
-}
-
-/** Streams `trace` at RATE tokens/s through a RunChannel into a fresh panel; returns per-frame ms and the panel's own work per frame. */
+/**
+ * Streams `trace` at RATE tokens/s into a fresh panel: the messages a RunChannel posts, replayed in the page
+ * at their times (bench/player.ts); returns per-frame ms and the panel's own work per frame.
+ */
 async function streamLive(browser: Browser, server: HarnessServer, trace: TraceStore, source: string): Promise<{ frames: number[]; work: number[]; seconds: number; acked: number }> {
   const page = await openInspector(browser, server.url, 'dark');
   await page.post([initFor(trace, 'live', source)]);
+  const schedule = scheduledStream(trace, 10, RATE);
+  // in pieces: DevTools' pipe takes at most 100 MB per message
+  await page.page.evaluate(`window.__schedule = []; window.__pool = ${valueScript(routingPool(trace))}; ${PLAYER}`);
+  for (let i = 0; i < schedule.length; i += 2000) await page.page.evaluate(`window.__schedule.push(...${valueScript(schedule.slice(i, i + 2000))})`);
   await page.page.evaluate(FRAME_PROBE);
-  const feeder = new TraceFeeder(trace);
-  const outbox: HostMessage[] = [];
-  const channel = new RunChannel(10, (m) => outbox.push(m), 16);
-  // in pieces: DevTools' pipe to the browser takes at most 100 MB per message, and a 48 × 128 stream
-  // carries ~25 KB of router scores per token (VS Code itself transfers them as binary, not text)
-  const flush = async () => {
-    while (outbox.length > 0) {
-      let bytes = 0;
-      let n = 0;
-      while (n < outbox.length && (n === 0 || bytes < 8 * 2 ** 20)) bytes += payloadBytes(outbox[n++]);
-      await page.page.evaluate(`${messagesScript(outbox.splice(0, n))}.forEach((m) => window.postMessage(m, '*'))`).catch((e: unknown) => {
-        throw new Error(`the panel died at ${feeder.live.tokenCount} tokens: ${(e as Error).message}; ${page.problems.join('; ')}`);
-      });
-    }
-  };
-  channel.start(feeder.live);
-  const began = Date.now();
-  while (!feeder.done) {
-    const due = Math.floor(((Date.now() - began) / 1000) * RATE);
-    while (feeder.live.tokenCount < due && feeder.next()) channel.step();
-    await flush();
-    await new Promise((r) => setTimeout(r, 4));
-  }
-  channel.done(runSummary(trace));
-  await flush();
-  const seconds = (Date.now() - began) / 1000;
-  await new Promise((r) => setTimeout(r, 300));
+  const seconds = (await page.page.evaluate('window.__play(window.__schedule, window.__pool)').catch((e: unknown) => {
+    throw new Error(`the panel died while streaming: ${(e as Error).message}; ${page.problems.join('; ')}`);
+  })) as number;
+  const last = schedule.at(-1)?.m;
+  await page.rendered(10, last && 'seq' in last ? last.seq : 0);
   const frames = (await page.page.evaluate('window.__frames')) as number[];
   const work = (await page.page.evaluate('window.__moeLensStats.workMs')) as number[];
   const ack = (await page.posted()).filter((m) => m.type === 'rendered').at(-1);

@@ -150,11 +150,16 @@ export async function waitPosted(page: Page, match: (m: Posted) => boolean, time
  * spends little of its main thread unpacking them (benchmarks time that thread).
  */
 export function messagesScript(messages: HostMessage[]): string {
+  return valueScript(messages);
+}
+
+/** Any JSON value with typed arrays in it as a script expression that rebuilds it in the page (see messagesScript). */
+export function valueScript(value: unknown): string {
   const parts: Buffer[] = [];
   let offset = 0;
-  const json = JSON.stringify(messages, (_key, value: unknown) => {
-    if (!ArrayBuffer.isView(value)) return value;
-    const view = value as ArrayBufferView & { BYTES_PER_ELEMENT: number };
+  const json = JSON.stringify(value, (_key, v: unknown) => {
+    if (!ArrayBuffer.isView(v)) return v;
+    const view = v as ArrayBufferView & { BYTES_PER_ELEMENT: number };
     const pad = (8 - (offset % 8)) % 8; // every array starts where its element type may start
     if (pad) parts.push(Buffer.alloc(pad));
     offset += pad;
