@@ -2,7 +2,7 @@
  * The inspector panel: header, notices, the run summary (the answer first), run controls, and the views
  * in tabs that take the panel's remaining height — tokens, routing, experts, analyses, KV cache.
  */
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, memo, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import VscodeTabHeader from '@vscode-elements/react-elements/dist/components/VscodeTabHeader.js';
 import VscodeTabPanel from '@vscode-elements/react-elements/dist/components/VscodeTabPanel.js';
@@ -48,6 +48,14 @@ function useChartVersion(run: RunData | null): number {
   }, [run]);
   return version;
 }
+
+/**
+ * A tab's view renders while its tab is shown, and keeps what it last drew while hidden: over a streaming
+ * run, the heatmap, the load and KV charts would otherwise redraw out of sight on every frame.
+ */
+const WhenShown = memo(function WhenShown({ children }: { shown: boolean; children: ReactNode }) {
+  return <>{children}</>;
+}, (_before, next) => !next.shown);
 
 export function App({ inspector }: { inspector: Inspector }) {
   const { state, ui } = useSyncExternalStore((l) => inspector.subscribe(l), () => inspector.current);
@@ -112,10 +120,14 @@ export function App({ inspector }: { inspector: Inspector }) {
               onRevealLine={(line) => inspector.post({ type: 'revealLine', runId: run.runId, line })} />
           </VscodeTabPanel>
           <VscodeTabPanel className="tab-panel">
-            <Heatmap run={run} scope={ui.heatmapScope} pinned={ui.pinned} range={ui.range} theme={theme} onScope={(heatmapScope) => inspector.setUi({ heatmapScope })} />
+            <WhenShown shown={ui.tab === 'routing'}>
+              <Heatmap run={run} scope={ui.heatmapScope} pinned={ui.pinned} range={ui.range} theme={theme} onScope={(heatmapScope) => inspector.setUi({ heatmapScope })} />
+            </WhenShown>
           </VscodeTabPanel>
           <VscodeTabPanel className="tab-panel">
-            <ExpertLoad run={run} theme={theme} version={version} />
+            <WhenShown shown={ui.tab === 'experts'}>
+              <ExpertLoad run={run} theme={theme} version={version} />
+            </WhenShown>
           </VscodeTabPanel>
           <VscodeTabPanel className="tab-panel">
             {ui.tab === 'analyses' && (
@@ -124,7 +136,9 @@ export function App({ inspector }: { inspector: Inspector }) {
             )}
           </VscodeTabPanel>
           <VscodeTabPanel className="tab-panel">
-            <KvChart run={run} theme={theme} layerColors={layerColors} version={version} />
+            <WhenShown shown={ui.tab === 'kv'}>
+              <KvChart run={run} theme={theme} layerColors={layerColors} version={version} />
+            </WhenShown>
           </VscodeTabPanel>
         </VscodeTabs>
       )}

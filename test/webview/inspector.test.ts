@@ -194,6 +194,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     const layers = store.meta.model.numLayers;
     const latent = Array.from(store.stepKvBytes().subarray(lastStep * layers)).reduce((a, b) => a + b, 0);
     const tokensInCache = store.stepTokensInCache()[lastStep];
+    await page.page.getByTestId('tab-kv').click();
     const figures = page.page.getByTestId('kv-figures');
     assert.equal(await figures.getAttribute('data-latent'), String(latent));
     assert.equal(await figures.getAttribute('data-mha'), String(mhaEquivalentBytes(store.meta.model, tokensInCache)));
@@ -201,6 +202,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     assert.equal(await figures.getAttribute('data-ratio'), '5.00');
     assert.match((await figures.textContent()) ?? '', /5\.0× smaller/);
     assert.equal(await page.page.locator('[data-testid="kv-chart"] canvas').count(), 1, 'the chart is drawn by uPlot on a canvas');
+    await page.page.getByTestId('tab-experts').click();
     const { moeLayers, nRoutedExperts: n } = rec.store.meta.model;
     for (let l = 0; l < moeLayers.length; l++) {
       const load = Array.from(rec.store.expertLoad(l));
@@ -338,6 +340,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await page.page.locator('[data-t="4"].pinned').waitFor();
     assert.equal(await page.page.locator('[data-t="4"]').getAttribute('data-expert'), String(rec.store.topExpert(2)[4]));
     assert.equal(await page.page.getByTestId('reasoning-toggle').getAttribute('aria-expanded'), 'false');
+    await page.page.getByTestId('tab-routing').click();
     assert.equal(await page.page.locator('[data-testid="heatmap"] td').count(), rec.store.meta.model.moeLayers.length * 16);
   });
 
