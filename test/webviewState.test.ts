@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type HostMessage, PROTOCOL_VERSION, type StepColumns, type TokenColumns } from '../extension/protocol';
+import type { SegmentEvent } from '../extension/trace/segmenter';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 import { loadRun, saveRun } from '../webview/persist';
 import { type InspectorState, MAX_KEPT_SCORES, MAX_PENDING, MAX_ROW_TOKENS, initialState, reduce } from '../webview/state';
 import { balance } from '../extension/trace/figures';
 import { heatmap, kvFigures, segmentHeatmap, segmentLoad, topExpert } from '../webview/stats';
+import { LineLayout } from '../webview/views/lines';
 
 // Small synthetic messages exercise the reducer's ordering rules; the Chromium suite feeds real engine recordings.
 const meta: TraceMeta = {
@@ -198,5 +200,36 @@ describe('webview state: router scores of a very long run', () => {
     assert.ok(Math.abs(run.scoreSumBySegment[base + 3] - T / E) < 1e-6 * T);
     assert.equal(run.loadBySegment.subarray(base, base + E).reduce((a, b) => a + b, 0), T * k);
     assert.equal(heatmap(run, 0, 10).value.every((v) => v === 0), true, 'a range heatmap has no scores to show, only marks');
+  });
+});
+
+describe('token view layout (LineLayout)', () => {
+  it('laid out frame by frame as a run streams, it gives the lines a fresh layout gives', () => {
+    // texts of several widths with newlines, a reasoning opened by a relabel, steps as rows complete
+    const words = ['L1:', ' total', ' =', ' 12345678901234567890', '\n', ' x', ';', ' n=7', '\n', '\u200b'];
+    const messages: HostMessage[] = [{ type: 'runStart', runId: 1, seq: 0, mode: 'live', meta }];
+    let first = 0;
+    for (let batch = 0; batch < 60; batch++) {
+      const n = 1 + (batch % 5);
+      const list = Array.from({ length: n }, (_, i): [string, Segment] => [words[(first + i) % words.length], first + i < 3 ? Segment.Prompt : Segment.Reasoning]);
+      const segments: SegmentEvent[] = [];
+      if (batch === 2) segments.push({ type: 'relabel', start: 3, end: first, segment: Segment.Answer });
+      if (batch % 7 === 6) segments.push({ type: 'step', step: { start: Math.max(3, first - 4), end: first, line: 1 + (batch % 3) } });
+      messages.push({ type: 'runData', runId: 1, seq: messages.length, tokens: tokens(first, list), steps: null, segments });
+      first += n;
+    }
+    for (const columns of [12, 40]) {
+      for (const collapsed of [false, true]) {
+        const incremental = new LineLayout();
+        let state = initialState;
+        for (const m of messages) {
+          state = reduce(state, m);
+          const run = state.run;
+          if (!run) continue;
+          assert.deepEqual(incremental.layout(run, collapsed, columns), new LineLayout().layout(run, collapsed, columns), `after seq ${'seq' in m ? m.seq : '?'}, ${columns} columns, collapsed ${collapsed}`);
+        }
+        if (!collapsed) assert.ok(incremental.layout(state.run as NonNullable<typeof state.run>, collapsed, columns).length > 20, 'the run made many lines');
+      }
+    }
   });
 });

@@ -5,51 +5,18 @@
  */
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Layer } from '../../extension/protocol';
-import { type ReasoningStep, SEGMENT_NAMES, Segment } from '../../extension/trace/types';
+import { SEGMENT_NAMES, Segment } from '../../extension/trace/types';
 import type { ExpertColor } from '../../extension/inspector/palette';
 import type { RunData } from '../state';
 import { routingOf, topExpert } from '../stats';
 import { quotedToken, visibleToken } from '../text';
+import { LineLayout, type StepMark, lineOf } from './lines';
 import { HoverCard } from './HoverCard';
 
 const ROW_PX = 22;
 const GUTTER_PX = 64;
 const STRIPE_PX = 3;
 const OVERSCAN = 12;
-
-/**
- * What the virtualised list draws, one fixed-height line each: a segment header, or tokens [start, end)
- * of a row. A row (it ends at a newline, a segment change or MAX_ROW_TOKENS) wider than the panel wraps
- * onto continuation lines, so long reasoning lines are never cut at the right edge.
- */
-type Line = { kind: 'header'; segment: Segment; key: number; tokens: number; steps: number }
-  | { kind: 'row'; start: number; end: number; continued: boolean; step: StepMark | null };
-
-/** A reasoning step's row: its number, and its verdict when the run was checked against the program. */
-interface StepMark {
-  index: number;
-  step: ReasoningStep;
-  verdict?: { ok: boolean; title: string };
-}
-
-/** The checked verdicts by the first token of their step. */
-function verdictsByStart(run: RunData): Map<number, { ok: boolean; title: string }> {
-  const out = new Map<number, { ok: boolean; title: string }>();
-  const check = run.checks?.program;
-  if (!check?.stepTokens) return out;
-  check.result.verdicts.forEach((v, i) => {
-    const range = check.stepTokens?.[i];
-    if (!range) return;
-    const title = v.ok ? 'right: the program does this'
-      : v.difference ? `wrong: wrote ${v.difference.written} where the program has ${v.difference.expected}`
-        : v.expected === null ? 'wrong: not a step of the program' : `wrong: the program has ${v.expected}`;
-    out.set(range[0], { ok: v.ok, title });
-  });
-  return out;
-}
-
-/** Characters a token takes on screen: its visible text plus its padding and margin. */
-const tokenWidth = (text: string) => visibleToken(text).length + 0.4;
 
 export interface TokenStreamProps {
   run: RunData;
@@ -71,60 +38,6 @@ export interface TokenStreamProps {
   onRevealLine(line: number): void;
 }
 
-function buildLines(run: RunData, collapsed: boolean, columns: number): Line[] {
-  const lines: Line[] = [];
-  const stepAt = new Map<number, StepMark>();
-  const verdicts = verdictsByStart(run);
-  run.steps.forEach((step, index) => {
-    const verdict = verdicts.get(step.start);
-    stepAt.set(step.start, verdict ? { index, step, verdict } : { index, step });
-  });
-  let segment = -1;
-  for (let r = 0; r < run.rowCount; r++) {
-    const start = run.rowStarts[r];
-    const end = r + 1 < run.rowCount ? run.rowStarts[r + 1] : run.tokenCount;
-    const s = run.segments[start] as Segment;
-    if (s !== segment) {
-      segment = s;
-      lines.push({ kind: 'header', segment: s, key: r, tokens: run.tokensBySegment[s], steps: s === Segment.Reasoning ? run.steps.length : 0 });
-    }
-    if (s === Segment.Reasoning && collapsed) continue;
-    let from = start;
-    let width = 0;
-    for (let t = start; t < end; t++) {
-      const w = tokenWidth(run.texts[t]);
-      if (t > from && width + w > columns) {
-        lines.push({ kind: 'row', start: from, end: t, continued: from !== start, step: from === start ? stepAt.get(start) ?? null : null });
-        from = t;
-        width = 0;
-      }
-      width += w;
-    }
-    lines.push({ kind: 'row', start: from, end, continued: from !== start, step: from === start ? stepAt.get(start) ?? null : null });
-  }
-  return lines;
-}
-
-/** The line (index into `lines`) holding token t, or -1 when it is not shown (collapsed reasoning). */
-function lineOf(lines: Line[], t: number): number {
-  // rows are in token order; headers carry no tokens: search the rows
-  let lo = 0;
-  let hi = lines.length - 1;
-  while (lo <= hi) {
-    let mid = (lo + hi) >> 1;
-    while (mid > lo && lines[mid].kind !== 'row') mid--;
-    const line = lines[mid];
-    if (line.kind !== 'row') {
-      lo = mid + 1;
-      continue;
-    }
-    if (t < line.start) hi = mid - 1;
-    else if (t >= line.end) lo = mid + 1;
-    else return mid;
-  }
-  return -1;
-}
-
 /** What a screen reader says for the active token: its text and its routing in every MoE layer. */
 function describe(run: RunData, t: number): string {
   const layers = run.routing.map((_, l) => `layer ${run.meta.model.moeLayers[l]}: ${routingOf(run, l, t).map((r) => `expert ${r.expert} ${r.weight.toFixed(2)}`).join(', ')}`);
@@ -140,9 +53,11 @@ export function TokenStream(p: TokenStreamProps) {
   const stripes = p.layer === 'all' ? run.routing.length : 0;
   const rowPx = ROW_PX + stripes * STRIPE_PX;
   const columns = Math.max(8, Math.floor((view.width - GUTTER_PX - 16) / view.charPx));
+  // one layout per panel, kept across renders: it lays out only what a new frame appended
+  const [layout] = useState(() => new LineLayout());
   // rows are laid out append-only: their count and the segments' identity say when they changed
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const lines = useMemo(() => buildLines(run, p.reasoningCollapsed, columns), [run.runId, run.rowCount, run.steps, run.segments, run.checks, p.reasoningCollapsed, run.tokenCount, columns]);
+  const lines = useMemo(() => layout.layout(run, p.reasoningCollapsed, columns), [run.runId, run.rowCount, run.steps, run.segments, run.checks, p.reasoningCollapsed, run.tokenCount, columns]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -273,7 +188,7 @@ export function TokenStream(p: TokenStreamProps) {
         <div className="spacer" role="presentation" style={{ height: lines.length * rowPx }}>
           {lines.slice(first, last).map((line, i) => {
             const top = (first + i) * rowPx;
-            if (line.kind === 'header') return <Header key={`h${line.key}`} top={top} line={line} collapsed={p.reasoningCollapsed} onToggle={p.onToggleReasoning} />;
+            if (line.kind === 'header') return <Header key={`h${line.key}`} top={top} run={run} segment={line.segment} collapsed={p.reasoningCollapsed} onToggle={p.onToggleReasoning} />;
             const { start, end } = line;
             const pinnedHere = p.pinned !== null && p.pinned >= start && p.pinned < end ? p.pinned : -1;
             const activeHere = active !== null && active >= start && active < end ? active : -1;
@@ -291,19 +206,20 @@ export function TokenStream(p: TokenStreamProps) {
   );
 }
 
-function Header(p: { top: number; line: Extract<Line, { kind: 'header' }>; collapsed: boolean; onToggle(): void }) {
-  const name = SEGMENT_NAMES[p.line.segment];
-  if (p.line.segment !== Segment.Reasoning) {
+function Header(p: { top: number; run: RunData; segment: Segment; collapsed: boolean; onToggle(): void }) {
+  const name = SEGMENT_NAMES[p.segment];
+  const tokens = p.run.tokensBySegment[p.segment];
+  if (p.segment !== Segment.Reasoning) {
     return (
       <div className={`line header seg-${name}`} style={{ transform: `translateY(${p.top}px)` }} data-segment={name}>
-        {name} · {p.line.tokens} tokens
+        {name} · {tokens} tokens
       </div>
     );
   }
   return (
     <div className={`line header seg-${name}`} style={{ transform: `translateY(${p.top}px)` }} data-segment={name}>
       <button type="button" className="toggle" aria-expanded={!p.collapsed} data-testid="reasoning-toggle" onClick={p.onToggle}>
-        {p.collapsed ? '▸' : '▾'} reasoning · {p.line.steps} steps · {p.line.tokens} tokens
+        {p.collapsed ? '▸' : '▾'} reasoning · {p.run.steps.length} steps · {tokens} tokens
       </button>
     </div>
   );
