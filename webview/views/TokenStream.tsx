@@ -49,7 +49,8 @@ export function TokenStream(p: TokenStreamProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 600, width: 800, charPx: 8 });
   const [hover, setHover] = useState<{ t: number; x: number; y: number } | null>(null);
-  const follow = useRef(true);
+  /** Whether the view follows the stream (it is at the bottom, and the user has not moved away). */
+  const [follow, setFollow] = useState(true);
   const stripes = p.layer === 'all' ? run.routing.length : 0;
   const rowPx = ROW_PX + stripes * STRIPE_PX;
   const columns = Math.max(8, Math.floor((view.width - GUTTER_PX - 16) / view.charPx));
@@ -77,14 +78,17 @@ export function TokenStream(p: TokenStreamProps) {
     if (p.focus > 0) scroller.current?.focus();
   }, [p.focus]);
 
-  // keep following the stream while the view is at the bottom
+  // keep following the stream while the view is at the bottom: the rows at the bottom are rendered in the
+  // same frame (from the known geometry), and the scroll is set without reading the layout first
+  const following = follow && run.summary === null;
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (el && follow.current && run.summary === null) el.scrollTop = el.scrollHeight;
-  }, [lines.length, run.summary]);
+    if (el && following) el.scrollTop = lines.length * rowPx;
+  }, [lines.length, rowPx, following]);
 
-  const first = Math.max(0, Math.floor(view.top / rowPx) - OVERSCAN);
-  const last = Math.min(lines.length, Math.ceil((view.top + view.height) / rowPx) + OVERSCAN);
+  const top = following ? Math.max(0, lines.length * rowPx - view.height) : view.top;
+  const first = Math.max(0, Math.floor(top / rowPx) - OVERSCAN);
+  const last = Math.min(lines.length, Math.ceil((top + view.height) / rowPx) + OVERSCAN);
   const layerIndex = p.layer === 'all' ? -1 : p.layer;
   const active = p.active !== null && p.active < run.tokenCount ? p.active : null;
 
@@ -102,7 +106,7 @@ export function TokenStream(p: TokenStreamProps) {
       const top = i * rowPx;
       if (top < el.scrollTop) el.scrollTop = top;
       else if (top + rowPx > el.scrollTop + el.clientHeight) el.scrollTop = top + rowPx - el.clientHeight;
-      follow.current = false;
+      setFollow(false);
     }
     p.onActive(clamped);
   };
@@ -168,8 +172,8 @@ export function TokenStream(p: TokenStreamProps) {
         onKeyDown={onKeyDown}
         onScroll={(e) => {
           const el = e.currentTarget;
-          follow.current = el.scrollTop + el.clientHeight >= el.scrollHeight - rowPx * 2;
-          setView((v) => ({ ...v, top: el.scrollTop, height: el.clientHeight }));
+          setFollow(el.scrollTop + el.clientHeight >= el.scrollHeight - rowPx * 2);
+          setView((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { ...v, top: el.scrollTop, height: el.clientHeight }));
         }}
         onMouseOver={(e) => {
           const t = tokenAt(e.target);
