@@ -2,7 +2,7 @@
  * The inspector panel: header, notices, the run summary (the answer first), run controls, and the views
  * in tabs that take the panel's remaining height — tokens, routing, experts, analyses, KV cache.
  */
-import { type ReactNode, memo, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, memo, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import VscodeTabHeader from '@vscode-elements/react-elements/dist/components/VscodeTabHeader.js';
 import VscodeTabPanel from '@vscode-elements/react-elements/dist/components/VscodeTabPanel.js';
@@ -80,6 +80,12 @@ export function App({ inspector }: { inspector: Inspector }) {
   const speed = run ? (run.summary ? run.summary.decodeTokensPerSecond : tokensPerSecond(run)) : 0;
   const provider = run?.meta.provider ?? status?.provider;
   const title = ui.title ?? init?.title ?? 'MoE Lens';
+  // callbacks that keep their identity across streamed frames, so that the memoised views skip those frames
+  const runId = run?.runId;
+  const selectLayer = useCallback((l: Layer) => inspector.selectLayer(l), [inspector]);
+  const changeControls = useCallback((p: string, s: typeof settings) => inspector.setUi({ prompt: p, settings: s }), [inspector]);
+  const runPrompt = useCallback(() => inspector.post({ type: 'run', prompt, settings }), [inspector, prompt, settings]);
+  const stop = useCallback(() => { if (runId !== undefined) inspector.post({ type: 'stop', runId }); }, [inspector, runId]);
 
   return (
     <div className={`app mode-${mode}`} data-mode={mode}>
@@ -100,9 +106,7 @@ export function App({ inspector }: { inspector: Inspector }) {
       {run && <Summary run={run} speed={speed} running={running} />}
       {mode === 'live' && (
         <Controls prompt={prompt} settings={settings} running={running} disabled={status?.state === 'loading'} focus={ui.focus?.target === 'prompt' ? ui.focus.n : 0}
-          onChange={(p, s) => inspector.setUi({ prompt: p, settings: s })}
-          onRun={() => inspector.post({ type: 'run', prompt, settings })}
-          onStop={() => run && inspector.post({ type: 'stop', runId: run.runId })} />
+          onChange={changeControls} onRun={runPrompt} onStop={stop} />
       )}
       {!run ? (
         <p className="empty">{mode === 'live' ? 'Run a prompt, or select code and use “MoE Lens: Inspect Selection”.' : 'Loading trace…'}</p>
@@ -111,7 +115,7 @@ export function App({ inspector }: { inspector: Inspector }) {
           onVscTabsSelect={(e) => inspector.setUi({ tab: TABS[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? 'tokens' })}>
           {TABS.map((tab) => <VscodeTabHeader key={`h-${tab}`} slot="header" data-testid={`tab-${tab}`}>{TAB_LABELS[tab]}</VscodeTabHeader>)}
           <VscodeTabPanel className="tab-panel tab-tokens">
-            <LayerBar layers={moeLayers} shown={shownLayer} palette={palette} counts={legendCounts} onLayer={(l) => inspector.selectLayer(l)} />
+            <LayerBar layers={moeLayers} shown={shownLayer} palette={palette} counts={legendCounts} onLayer={selectLayer} />
             <TokenStream run={run} layer={layerIndex >= 0 ? layerIndex : 'all'} palette={palette} pinned={ui.pinned} range={ui.range} active={ui.active}
               programLines={programLines} focus={ui.focus?.target === 'tokens' ? ui.focus.n : 0}
               reasoningCollapsed={ui.reasoningCollapsed} onToggleReasoning={() => inspector.setUi({ reasoningCollapsed: !ui.reasoningCollapsed })}

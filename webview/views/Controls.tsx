@@ -1,5 +1,5 @@
 /** Run controls (live mode): prompt, sampling settings, run and stop. */
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import VscodeTextarea from '@vscode-elements/react-elements/dist/components/VscodeTextarea.js';
 import VscodeTextfield from '@vscode-elements/react-elements/dist/components/VscodeTextfield.js';
@@ -40,7 +40,8 @@ function NumberField(p: { label: string; field: keyof SamplingSettings; value: n
   );
 }
 
-export function Controls(p: ControlsProps) {
+/** Memoised: a streaming run re-renders the panel every frame, and the text fields are web components that re-validate on every update. */
+export const Controls = memo(function Controls(p: ControlsProps) {
   const set = (change: Partial<SamplingSettings>) => p.onChange(p.prompt, { ...p.settings, ...change });
   const box = useRef<React.ComponentRef<typeof VscodeTextarea>>(null);
   useEffect(() => {
@@ -69,4 +70,4 @@ export function Controls(p: ControlsProps) {
       </div>
     </section>
   );
-}
+});

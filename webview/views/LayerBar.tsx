@@ -1,11 +1,13 @@
 /** The colour layer picker and the legend that says what a colour and a share mean. */
 import VscodeOption from '@vscode-elements/react-elements/dist/components/VscodeOption.js';
 import VscodeSingleSelect from '@vscode-elements/react-elements/dist/components/VscodeSingleSelect.js';
+import { memo } from 'react';
 import type { ExpertColor } from '../../extension/inspector/palette';
 import type { Layer } from '../../extension/protocol';
 import { Legend } from './Legend';
 
-export function LayerBar(p: { layers: readonly number[]; shown: Layer; palette: ExpertColor[]; counts: Float64Array | null; onLayer(layer: Layer): void }) {
+/** Memoised: its inputs change with the layer and the legend's counts, not with every streamed frame. */
+export const LayerBar = memo(function LayerBar(p: { layers: readonly number[]; shown: Layer; palette: ExpertColor[]; counts: Float64Array | null; onLayer(layer: Layer): void }) {
   const explain = p.shown === 'all'
     ? 'Each token shows one stripe per MoE layer, coloured by that layer\'s top expert (the one with the largest gate weight).'
     : `Each token is coloured by its top expert at model layer ${p.shown}: the expert with the largest gate weight. The legend gives each expert's share of that layer's assignments (all tokens).`;
@@ -26,4 +28,4 @@ export function LayerBar(p: { layers: readonly number[]; shown: Layer; palette: 
       <Legend palette={p.palette} counts={p.shown === 'all' ? null : p.counts} />
     </div>
   );
-}
+});
