@@ -59,6 +59,22 @@ const lastSeqOf = (messages: HostMessage[]) => {
   return last && 'seq' in last ? last.seq : 0;
 };
 
+/** Messages in pieces of at most ~24 MB of typed arrays: DevTools' pipe to the page closes past 100 MB pending. */
+function pieces(messages: HostMessage[]): HostMessage[][] {
+  const out: HostMessage[][] = [[]];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.type === 'runData' && m.tokens ? m.tokens.expertIds.byteLength + m.tokens.weights.byteLength + m.tokens.scores.byteLength : 0;
+    if (bytes + size > 24 * 2 ** 20 && out[out.length - 1].length > 0) {
+      out.push([]);
+      bytes = 0;
+    }
+    out[out.length - 1].push(m);
+    bytes += size;
+  }
+  return out;
+}
+
 /**
  * Streams `trace` at RATE tokens/s into a fresh panel: the messages a RunChannel posts, replayed in the page
  * at their times (bench/player.ts); returns per-frame ms and the panel's own work per frame.
@@ -87,7 +103,8 @@ async function streamLive(browser: Browser, server: HarnessServer, trace: TraceS
 async function interactiveMs(browser: Browser, server: HarnessServer, trace: TraceStore, source: string, runId: number): Promise<number> {
   const page = await openInspector(browser, server.url, 'dark');
   const messages = [initFor(trace, 'replay', source), ...replayMessages(trace, runId)];
-  await page.page.evaluate(`window.__bench = ${messagesScript(messages)}`);
+  await page.page.evaluate('window.__bench = []');
+  for (const piece of pieces(messages)) await page.page.evaluate(`window.__bench.push(...${messagesScript(piece)})`);
   const ms = (await page.page.evaluate(`new Promise((resolve) => {
     const t0 = performance.now();
     for (const m of window.__bench) window.postMessage(m, '*');
@@ -108,13 +125,13 @@ async function interactiveMs(browser: Browser, server: HarnessServer, trace: Tra
 async function analysesMs(browser: Browser, server: HarnessServer, trace: TraceStore, source: string, runId: number): Promise<number> {
   const page = await openInspector(browser, server.url, 'dark');
   const messages = replayMessages(trace, runId);
-  await page.post([initFor(trace, 'replay', source), ...messages]);
+  for (const piece of pieces([initFor(trace, 'replay', source), ...messages])) await page.post(piece);
   await page.rendered(runId, lastSeqOf(messages));
   const ms = (await page.page.evaluate(`new Promise((resolve) => {
     const t0 = performance.now();
     document.querySelector('[data-testid="tab-analyses"]').click();
     const drawn = () => (document.querySelector('[data-testid="coactivation-grid"]') && document.querySelector('[data-testid="contrast-prompt"]')
-      && document.querySelector('[data-testid="uncertain-tokens"] li') ? requestAnimationFrame(() => resolve(performance.now() - t0)) : requestAnimationFrame(drawn));
+      && document.querySelector('[data-testid="confidence"]') ? requestAnimationFrame(() => resolve(performance.now() - t0)) : requestAnimationFrame(drawn));
     drawn();
   })`)) as number;
   await page.close();
