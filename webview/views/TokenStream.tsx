@@ -78,15 +78,42 @@ export function TokenStream(p: TokenStreamProps) {
     if (p.focus > 0) scroller.current?.focus();
   }, [p.focus]);
 
-  // keep following the stream while the view is at the bottom: the rows at the bottom are rendered in the
-  // same frame (from the known geometry), and the scroll is set without reading the layout first
-  const following = follow && run.summary === null;
+  // Keep following the stream while the view is at the bottom. The rows at the bottom are rendered in the
+  // frame that appends them (from the known geometry, OVERSCAN rows past the view), and the scroll moves at
+  // the start of the next frame, before anything has changed the layout again: set right after a commit, it
+  // made the browser lay the page out twice per frame (a third of a streamed frame's time).
+  const total = lines.length * rowPx;
+  const streaming = run.summary === null;
+  const following = follow && streaming;
+  /** The run this view has seen streaming: when it ends, the view shows its last rows. */
+  const streamed = useRef(-1);
+  /** Where the view last scrolled itself to: above it, the user has scrolled away (their scroll event may not have been handled yet). */
+  const scrolledTo = useRef(0);
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (el && following) el.scrollTop = lines.length * rowPx;
-  }, [lines.length, rowPx, following]);
+    if (!el) return;
+    if (streaming && streamed.current !== run.runId) {
+      streamed.current = run.runId;
+      scrolledTo.current = el.scrollTop;
+    } else if (!streaming && streamed.current === run.runId) {
+      // once, when the run ends: its last rows into view, and the view's position from the layout
+      streamed.current = -1;
+      if (follow) {
+        el.scrollTop = total;
+        setView((v) => ({ ...v, top: el.scrollTop }));
+      }
+      return;
+    }
+    if (!following) return;
+    const frame = requestAnimationFrame(() => {
+      if (el.scrollTop < scrolledTo.current - 1) return;
+      el.scrollTop = total;
+      scrolledTo.current = el.scrollTop;
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [total, follow, following, streaming, run.runId]);
 
-  const top = following ? Math.max(0, lines.length * rowPx - view.height) : view.top;
+  const top = following ? Math.max(0, total - view.height) : view.top;
   const first = Math.max(0, Math.floor(top / rowPx) - OVERSCAN);
   const last = Math.min(lines.length, Math.ceil((top + view.height) / rowPx) + OVERSCAN);
   const layerIndex = p.layer === 'all' ? -1 : p.layer;
@@ -172,7 +199,10 @@ export function TokenStream(p: TokenStreamProps) {
         onKeyDown={onKeyDown}
         onScroll={(e) => {
           const el = e.currentTarget;
-          setFollow(el.scrollTop + el.clientHeight >= el.scrollHeight - rowPx * 2);
+          const atBottom = el.scrollTop + el.clientHeight >= total - rowPx * 2;
+          setFollow(atBottom);
+          // while it follows the stream, the view's rows come from the geometry, not from the scroll position
+          if (atBottom && streaming) return;
           setView((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { ...v, top: el.scrollTop, height: el.clientHeight }));
         }}
         onMouseOver={(e) => {
@@ -189,7 +219,7 @@ export function TokenStream(p: TokenStreamProps) {
           else p.onPin(p.pinned === t ? null : t);
         }}
       >
-        <div className="spacer" role="presentation" style={{ height: lines.length * rowPx }}>
+        <div className="spacer" role="presentation" style={{ height: total }}>
           {lines.slice(first, last).map((line, i) => {
             const top = (first + i) * rowPx;
             if (line.kind === 'header') return <Header key={`h${line.key}`} top={top} run={run} segment={line.segment} collapsed={p.reasoningCollapsed} onToggle={p.onToggleReasoning} />;
