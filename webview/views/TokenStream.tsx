@@ -308,7 +308,18 @@ const Row = memo(function Row(p: RowProps) {
   && a.active === b.active && a.programLines === b.programLines
   && a.range?.[0] === b.range?.[0] && a.range?.[1] === b.range?.[1] && a.step?.step === b.step?.step && a.step?.verdict === b.step?.verdict && a.run.segments === b.run.segments && a.run.runId === b.run.runId);
 
-function Token(p: { run: RunData; t: number; layerIndex: number; palette: ExpertColor[]; pinned: boolean; active: boolean; inRange: boolean }) {
+interface TokenProps {
+  run: RunData;
+  t: number;
+  layerIndex: number;
+  palette: ExpertColor[];
+  pinned: boolean;
+  active: boolean;
+  inRange: boolean;
+}
+
+/** A token's text and routing never change once it arrived: the row that grows re-renders only its new tokens. */
+const Token = memo(function Token(p: TokenProps) {
   const { run, t } = p;
   const text = visibleToken(run.texts[t]);
   const cls = `tok${p.pinned ? ' pinned' : ''}${p.active ? ' active' : ''}${p.inRange ? ' in-range' : ''}`;
@@ -334,4 +345,5 @@ function Token(p: { run: RunData; t: number; layerIndex: number; palette: Expert
       ))}
     </span>
   );
-}
+}, (a, b) => a.t === b.t && a.layerIndex === b.layerIndex && a.palette === b.palette && a.pinned === b.pinned && a.active === b.active
+  && a.inRange === b.inRange && a.run.runId === b.run.runId && a.run.texts[a.t] === b.run.texts[b.t]);
