@@ -11,8 +11,12 @@ import type { VsCodeApi } from './vscodeApi';
 const KNOWN = new Set(['init', 'status', 'runStart', 'runData', 'runDone', 'error', 'clear', 'focus']);
 /** Hidden documents get no animation frames: fold messages on a timer then. */
 const FALLBACK_MS = 250;
-/** The run is saved off the hot path: at most this often while it streams, and soon after it ends. */
+/**
+ * The run is saved off the hot path: while it streams at most every SAVE_RUN_EVERY_MS, and never more
+ * than SAVE_SHARE of the time (a save grows with the run: VS Code copies the whole state); soon after it ends.
+ */
 const SAVE_RUN_EVERY_MS = 3000;
+const SAVE_SHARE = 0.02;
 const SAVE_DONE_RUN_AFTER_MS = 300;
 
 interface Saved {
@@ -40,6 +44,8 @@ export class Inspector {
   private acked = { runId: -1, seq: -1 };
   private savedRun: SavedRun | null = null;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How long the last save took, ms. */
+  private saveMs = 0;
   readonly stats: FrameStats = { workMs: [] };
 
   constructor(private readonly api: VsCodeApi, private readonly render: (commit: () => void) => void) {
@@ -136,7 +142,7 @@ export class Inspector {
   private scheduleSave(): void {
     const run = this.snapshot.state.run;
     if (!run || (this.savedRun?.runId === run.runId && this.savedRun.nextSeq === run.nextSeq)) return;
-    const delay = run.summary !== null ? SAVE_DONE_RUN_AFTER_MS : SAVE_RUN_EVERY_MS;
+    const delay = run.summary !== null ? SAVE_DONE_RUN_AFTER_MS : Math.max(SAVE_RUN_EVERY_MS, this.saveMs / SAVE_SHARE);
     if (this.saveTimer !== undefined) {
       if (run.summary === null) return; // one is already due
       clearTimeout(this.saveTimer);
@@ -152,9 +158,11 @@ export class Inspector {
     if (this.saveTimer === undefined) return;
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
+    const started = performance.now();
     const current = this.snapshot.state.run;
     this.savedRun = current && canSaveRun(current) ? saveRun(current) : null;
     this.persist();
+    this.saveMs = performance.now() - started;
   }
 
   private persist(): void {
