@@ -100,9 +100,10 @@ export interface InspectorState {
 
 export const initialState: InspectorState = { init: null, status: null, error: null, run: null, acceptAnyRun: true, pending: [] };
 
-function grown<T extends Int16Array | Int32Array | Uint8Array | Float32Array | Float64Array>(a: T, need: number): T {
+/** `a`, or a copy with room for `need` values: twice as many, but no more than `cap` when `need` fits in it. */
+function grown<T extends Int16Array | Int32Array | Uint8Array | Float32Array | Float64Array>(a: T, need: number, cap = Infinity): T {
   if (need <= a.length) return a;
-  const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2, 64));
+  const next = new (a.constructor as new (n: number) => T)(Math.max(need, Math.min(Math.max(a.length * 2, 64), cap)));
   next.set(a);
   return next;
 }
@@ -201,7 +202,8 @@ function appendTokens(run: RunData, c: TokenColumns): void {
   run.routing = run.routing.map((r, l) => {
     const next = {
       expertIds: grown(r.expertIds, end * k), weights: grown(r.weights, end * k),
-      scores: run.scoresKept ? grown(r.scores, end * n) : new Float32Array(0),
+      // doubling past the budget would allocate (and copy) up to twice it at once: 48 x 128 stalled a frame for ~100 ms
+      scores: run.scoresKept ? grown(r.scores, end * n, Math.floor(MAX_KEPT_SCORES / (n * run.routing.length)) * n) : new Float32Array(0),
     };
     next.expertIds.set(c.expertIds.subarray(l * c.count * k, (l + 1) * c.count * k), t0 * k);
     next.weights.set(c.weights.subarray(l * c.count * k, (l + 1) * c.count * k), t0 * k);
