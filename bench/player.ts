@@ -64,12 +64,12 @@ export function routingPool(trace: TraceStore, maxBytes = 24 * 2 ** 20): Routing
   const { moeLayers, expertsPerToken: k, nRoutedExperts: experts } = trace.meta.model;
   const layers = moeLayers.length;
   const tokens = Math.max(1, Math.min(trace.tokenCount, Math.floor(maxBytes / (layers * (6 * k + 4 * experts)))));
-  const cut = (l: number) => trace.routing(l);
+  const routing = moeLayers.map((_, l) => trace.routing(l));
   return {
     layers, k, experts, tokens,
-    expertIds: moeLayers.map((_, l) => cut(l).expertIds.slice(0, tokens * k)),
-    weights: moeLayers.map((_, l) => cut(l).weights.slice(0, tokens * k)),
-    scores: moeLayers.map((_, l) => cut(l).scores.slice(0, tokens * experts)),
+    expertIds: routing.map((r) => r.expertIds.slice(0, tokens * k)),
+    weights: routing.map((r) => r.weights.slice(0, tokens * k)),
+    scores: routing.map((r) => r.scores.slice(0, tokens * experts)),
   };
 }
 

@@ -90,8 +90,7 @@ async function streamLive(browser: Browser, server: HarnessServer, trace: TraceS
   const seconds = (await page.page.evaluate('window.__play(window.__schedule, window.__pool)').catch((e: unknown) => {
     throw new Error(`the panel died while streaming: ${(e as Error).message}; ${page.problems.join('; ')}`);
   })) as number;
-  const last = schedule.at(-1)?.m;
-  await page.rendered(10, last && 'seq' in last ? last.seq : 0);
+  await page.rendered(10, lastSeqOf(schedule.map((s) => s.m)));
   const frames = (await page.page.evaluate('window.__frames')) as number[];
   const work = (await page.page.evaluate('window.__moeLensStats.workMs')) as number[];
   const ack = (await page.posted()).filter((m) => m.type === 'rendered').at(-1);
