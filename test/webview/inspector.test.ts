@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { PROTOCOL_VERSION, type HostMessage } from '../../extension/protocol';
+import { before, describe, it } from 'node:test';
+import type { HostMessage } from '../../extension/protocol';
 import { mhaEquivalentBytes } from '../../extension/trace/figures';
 import { Segment } from '../../extension/trace/types';
 import { coactivation } from '../../extension/analysis/coactivation';
@@ -20,15 +19,11 @@ import { describeMismatch } from '../../extension/trace/checks';
 import { expertPalette } from '../../extension/inspector/palette';
 import { visibleToken } from '../../webview/text';
 import { ROOT } from '../helpers';
-import { launchChromium } from '../browser';
-import { type HarnessServer, type InspectorPage, THEMES, type ThemeName, messagesScript, openInspector, startServer, waitPosted } from './harness';
-import { GREEDY, type Recording, recordRun, replayOf } from './record';
+import { type InspectorPage, THEMES, type ThemeName, waitPosted } from './harness';
+import { GREEDY, replayOf } from './record';
+import { initMessage, inspectorSuite, lastSeq } from './suite';
 
 const OUT = join(ROOT, 'test-output');
-
-const initMessage = (mode: 'live' | 'replay', layer: number | 'all'): HostMessage => ({
-  type: 'init', protocol: PROTOCOL_VERSION, mode, defaults: GREEDY, layer, prompt: 'x = 1\nprint(x)', title: 'MoE Lens',
-});
 
 function hexToRgb(hex: string): string {
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
@@ -36,37 +31,9 @@ function hexToRgb(hex: string): string {
 }
 
 describe('inspector webview in Chromium, fed runs recorded from the real engine', () => {
-  let browser: Browser;
-  let server: HarnessServer;
-  let rec: Recording;
-  let inspector: InspectorPage | undefined;
+  const suite = inspectorSuite();
   const palette = expertPalette(16, THEMES.dark.vars['editor-background']);
-  const lastSeq = (messages: HostMessage[]) => {
-    const m = messages.at(-1);
-    assert.ok(m && 'seq' in m);
-    return m.seq;
-  };
-
-  // every hook and test has a time limit, and what was started is closed even when a later start fails
-  before(async () => {
-    browser = await launchChromium();
-    server = await startServer();
-    rec = await recordRun(1);
-    await mkdir(OUT, { recursive: true });
-  }, { timeout: 120_000 });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  }, { timeout: 30_000 });
-  afterEach(async () => {
-    if (!inspector) return;
-    const violations = await inspector.violations();
-    const problems = inspector.problems;
-    await inspector.close();
-    inspector = undefined;
-    assert.deepEqual(violations, [], 'no Content Security Policy violation');
-    assert.deepEqual(problems, [], 'no console error or warning, no failed request');
-  });
+  before(() => mkdir(OUT, { recursive: true }));
 
   /** A screenshot to test-output/ (and docs/images/ with UPDATE_DOCS_SCREENSHOTS=1: tests leave tracked files alone otherwise). */
   async function shoot(page: InspectorPage, name: string): Promise<void> {
@@ -79,11 +46,10 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
   }
 
   async function liveRun(theme: ThemeName = 'dark', layer: number | 'all' = 1): Promise<InspectorPage> {
-    const page = await openInspector(browser, server.url, theme);
-    inspector = page;
-    await page.post([initMessage('live', layer), { type: 'status', state: 'running', model: 'moe-lens-mini', provider: 'cpu' }, ...rec.live]);
-    const ack = await page.rendered(1, lastSeq(rec.live));
-    assert.equal(ack.tokens, rec.store.tokenCount, 'the rendered ack counts every token');
+    const page = await suite.open(theme);
+    await page.post([initMessage('live', layer), { type: 'status', state: 'running', model: 'moe-lens-mini', provider: 'cpu' }, ...suite.rec.live]);
+    const ack = await page.rendered(1, lastSeq(suite.rec.live));
+    assert.equal(ack.tokens, suite.rec.store.tokenCount, 'the rendered ack counts every token');
     return page;
   }
 
@@ -110,9 +76,9 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     const posted = await page.posted();
     assert.equal(posted[0].type, 'ready');
     const tokens = await allTokens(page);
-    assert.equal(tokens.size, rec.store.tokenCount, 'scrolling the virtualised list shows every token once');
-    const top = rec.store.topExpert(0); // layer 1 is MoE layer index 0
-    const texts = rec.store.tokenTexts();
+    assert.equal(tokens.size, suite.rec.store.tokenCount, 'scrolling the virtualised list shows every token once');
+    const top = suite.rec.store.topExpert(0); // layer 1 is MoE layer index 0
+    const texts = suite.rec.store.tokenTexts();
     for (const [t, s] of tokens) {
       assert.equal(s.expert, String(top[t]), `token ${t} expert`);
       assert.equal(s.bg, hexToRgb(palette[top[t]].background), `token ${t} colour`);
@@ -122,70 +88,13 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await page.page.getByTestId('legend').locator('li[data-expert="15"]').waitFor();
   });
 
-  it('follows a streaming run to its newest token, to the last one when it ends, and stays where the user scrolled', async () => {
-    // a short panel, so that the run is several screens long
-    const page = await openInspector(browser, server.url, 'dark', { width: 700, height: 480 });
-    inspector = page;
-    const [start, ...rest] = rec.live;
-    const data = rest.filter((m) => m.type === 'runData');
-    const done = rest.filter((m) => m.type !== 'runData');
-    assert.ok(start.type === 'runStart' && data.length > 20 && done.length === 1 && done[0].type === 'runDone', 'the recording starts, streams in several batches, then ends');
-    const settle = () => page.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r))))');
-    /** The newest token in the DOM, whether its span is inside the scroller's view, and where the view is. */
-    const newest = () => page.page.getByTestId('token-scroller').evaluate((el) => {
-      const spans = [...el.querySelectorAll('[data-t]')];
-      const last = spans.reduce((a, b) => (Number(b.getAttribute('data-t')) > Number(a.getAttribute('data-t')) ? b : a));
-      const view = el.getBoundingClientRect();
-      const box = last.getBoundingClientRect();
-      return { t: Number(last.getAttribute('data-t')), inView: box.top >= view.top && box.bottom <= view.bottom, scrollTop: el.scrollTop, bottomGap: el.scrollHeight - el.scrollTop - el.clientHeight };
-    });
-    const half = Math.floor(data.length / 2);
-    await page.post([initMessage('live', 1), start, ...data.slice(0, half)]);
-    const ack = await page.rendered(1, lastSeq(data.slice(0, half)));
-    await settle();
-    const mid = await newest();
-    assert.equal(mid.t, ack.tokens - 1, 'the newest token is rendered');
-    assert.ok(mid.inView && mid.scrollTop > 0, `the view followed the stream to its newest token: ${JSON.stringify(mid)}`);
-
-    await page.post([...data.slice(half), ...done]);
-    await page.rendered(1, lastSeq(done));
-    await settle();
-    const end = await newest();
-    assert.equal(end.t, rec.store.tokenCount - 1);
-    assert.ok(end.inView && end.bottomGap <= 1, `the ended run shows its last token: ${JSON.stringify(end)}`);
-
-    // a new run, scrolled away from by the user while it streams: the view stays where the user put it
-    const again = data.map((m, i) => ({ ...m, runId: 2, seq: i + 1 }) as HostMessage);
-    await page.post([{ ...start, runId: 2 } as HostMessage, ...again.slice(0, half)]);
-    await page.rendered(2, half);
-    await settle();
-    // the user scrolls up right after a frame that drew a batch: before the view has handled the scroll
-    const batch = again.slice(half, half + 8);
-    const away = (await page.page.evaluate(`new Promise((resolve) => {
-      const el = document.querySelector('[data-testid="token-scroller"]');
-      ${messagesScript(batch)}.forEach((m) => window.postMessage(m, '*'));
-      requestAnimationFrame(() => setTimeout(() => {
-        el.scrollTop = 0;
-        resolve(el.scrollHeight - el.clientHeight);
-      }, 0));
-    })`)) as number;
-    assert.ok(away > 200, `the run is taller than the view when the user scrolls up (${away} px more)`);
-    await settle();
-    assert.equal(await page.page.getByTestId('token-scroller').evaluate((el) => el.scrollTop), 0, 'the view stayed at the top while the batch was drawn');
-    await page.post(again.slice(half + 8));
-    await page.rendered(2, again.length);
-    await settle();
-    assert.equal(await page.page.getByTestId('token-scroller').evaluate((el) => el.scrollTop), 0, 'the view stayed at the top');
-    await page.page.locator('[data-t="0"]').waitFor();
-  });
-
   it('switches the colouring layer, and shows one stripe per MoE layer in all-layers mode', async () => {
     const page = await liveRun('dark', 1);
-    const { moeLayers } = rec.store.meta.model;
+    const { moeLayers } = suite.rec.store.meta.model;
     await page.post([{ ...initMessage('live', moeLayers[2]) }]);
-    await page.page.locator(`[data-t="0"][data-expert="${rec.store.topExpert(2)[0]}"]`).waitFor();
+    await page.page.locator(`[data-t="0"][data-expert="${suite.rec.store.topExpert(2)[0]}"]`).waitFor();
     const shown = await allTokens(page);
-    const top2 = rec.store.topExpert(2);
+    const top2 = suite.rec.store.topExpert(2);
     for (const [t, s] of shown) assert.equal(s.expert, String(top2[t]), `token ${t} at layer ${moeLayers[2]}`);
 
     // the picker itself: open it and choose "all layers"
@@ -195,7 +104,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     const posted = await page.posted();
     assert.deepEqual(posted.filter((m) => m.type === 'selectLayer').at(-1), { type: 'selectLayer', layer: 'all' });
     const all = await allTokens(page);
-    const tops = moeLayers.map((_, l) => rec.store.topExpert(l));
+    const tops = moeLayers.map((_, l) => suite.rec.store.topExpert(l));
     for (const [t, s] of all) assert.equal(s.experts, tops.map((x) => x[t]).join(','), `token ${t} stripes`);
     await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
     await page.page.locator('[data-t="3"] .stripe').first().waitFor();
@@ -209,9 +118,9 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await page.page.locator(`[data-t="${t}"]`).hover();
     const card = page.page.getByTestId('hover-card');
     await card.waitFor();
-    const { expertsPerToken: k, nRoutedExperts: n, moeLayers } = rec.store.meta.model;
+    const { expertsPerToken: k, nRoutedExperts: n, moeLayers } = suite.rec.store.meta.model;
     for (let l = 0; l < moeLayers.length; l++) {
-      const r = rec.store.routing(l);
+      const r = suite.rec.store.routing(l);
       const text = await card.locator(`tr[data-layer="${moeLayers[l]}"]`).textContent();
       for (let j = 0; j < k; j++) assert.ok(text?.includes(`E${r.expertIds[t * k + j]} ${r.weights[t * k + j].toFixed(2)}`), `layer ${moeLayers[l]} lists E${r.expertIds[t * k + j]}: ${text}`);
     }
@@ -226,7 +135,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     assert.equal(cells.length, moeLayers.length * n);
     for (const c of cells) {
       const l = moeLayers.indexOf(c.layer);
-      const r = rec.store.routing(l);
+      const r = suite.rec.store.routing(l);
       assert.equal(c.value, r.scores[t * n + c.expert].toFixed(4), `score layer ${c.layer} expert ${c.expert}`);
       const chosen = Array.from(r.expertIds.subarray(t * k, (t + 1) * k)).includes(c.expert);
       assert.equal(c.selected, String(chosen), `selected layer ${c.layer} expert ${c.expert}`);
@@ -234,10 +143,10 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     // aggregated over the reasoning: the share of reasoning tokens routed to each expert
     await page.page.getByTestId('heatmap-scope').click();
     await page.page.getByTestId('heatmap-scope').getByRole('option', { name: 'reasoning', exact: true }).click();
-    const segments = rec.store.tokenSegments();
+    const segments = suite.rec.store.tokenSegments();
     const reasoning = Array.from(segments.keys()).filter((i) => segments[i] === Segment.Reasoning);
     await page.page.locator(`[data-testid="heatmap"][data-tokens="${reasoning.length}"]`).waitFor();
-    const r0 = rec.store.routing(0);
+    const r0 = suite.rec.store.routing(0);
     for (let e = 0; e < n; e++) {
       const share = reasoning.filter((i) => Array.from(r0.expertIds.subarray(i * k, (i + 1) * k)).includes(e)).length / reasoning.length;
       assert.equal(await page.page.locator(`[data-testid="heatmap"] td[data-layer="${moeLayers[0]}"][data-expert="${e}"]`).getAttribute('data-selected'), share.toFixed(3));
@@ -246,7 +155,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
 
   it('states KV-cache bytes from the engine and the 5.0× latent-vs-MHA ratio; expert load beside it', async () => {
     const page = await liveRun('dark', 1);
-    const { store } = rec;
+    const { store } = suite.rec;
     const lastStep = store.stepCount - 1;
     const layers = store.meta.model.numLayers;
     const latent = Array.from(store.stepKvBytes().subarray(lastStep * layers)).reduce((a, b) => a + b, 0);
@@ -260,9 +169,9 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     assert.match((await figures.textContent()) ?? '', /5\.0× smaller/);
     assert.equal(await page.page.locator('[data-testid="kv-chart"] canvas').count(), 1, 'the chart is drawn by uPlot on a canvas');
     await page.page.getByTestId('tab-experts').click();
-    const { moeLayers, nRoutedExperts: n } = rec.store.meta.model;
+    const { moeLayers, nRoutedExperts: n } = suite.rec.store.meta.model;
     for (let l = 0; l < moeLayers.length; l++) {
-      const load = Array.from(rec.store.expertLoad(l));
+      const load = Array.from(suite.rec.store.expertLoad(l));
       const mean = load.reduce((a, b) => a + b, 0) / n;
       assert.equal(await page.page.locator(`[data-testid="balance"] tr[data-layer="${moeLayers[l]}"]`).getAttribute('data-max-over-mean'), (Math.max(...load) / mean).toFixed(3));
     }
@@ -270,8 +179,8 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
 
   it('the Analyses tab shows what the shared analyses compute from the store, over the run and over a segment', async () => {
     const page = await liveRun('dark', 1);
-    const input = fromStore(rec.store);
-    const whole = { start: 0, end: rec.store.tokenCount };
+    const input = fromStore(suite.rec.store);
+    const whole = { start: 0, end: suite.rec.store.tokenCount };
     await page.page.getByTestId('tab-analyses').click();
     for (const id of ['coactivation', 'paths', 'vocabulary', 'confidence', 'contrast-reasoning', 'contrast-prompt']) {
       assert.equal(await page.page.getByTestId(id).count(), 1, `${id} is shown`);
@@ -300,7 +209,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
 
   it('marks the bundled model\'s reasoning as checked against the program: the first wrong step, and wrong against right steps', async () => {
     const page = await liveRun('dark', 1);
-    const checks = rec.store.checks;
+    const checks = suite.rec.store.checks;
     assert.ok(checks, 'the recording of loop.py carries its check');
     const line = page.page.getByTestId('check');
     assert.equal(await line.getAttribute('data-correct'), String(checks.program.result.correct));
@@ -319,7 +228,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
 
   it('collapses and expands the reasoning, lists its steps, and posts revealLine for a step that names a line', async () => {
     const page = await liveRun('dark', 1);
-    const { steps } = rec.store;
+    const { steps } = suite.rec.store;
     assert.ok(steps.length > 0, 'the sample program has reasoning steps');
     const toggle = page.page.getByTestId('reasoning-toggle');
     assert.match((await toggle.textContent()) ?? '', new RegExp(`${steps.length} steps`));
@@ -335,7 +244,7 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await page.page.locator('[data-testid="reasoning-toggle"][aria-expanded="false"]').waitFor();
     assert.equal(await page.page.locator('.line.row.seg-reasoning').count(), 0, 'collapsed: no reasoning rows');
     const shown = await allTokens(page);
-    const segments = rec.store.tokenSegments();
+    const segments = suite.rec.store.tokenSegments();
     assert.ok([...shown.keys()].every((t) => segments[t] !== Segment.Reasoning));
     assert.ok([...shown.keys()].some((t) => segments[t] === Segment.Answer), 'the answer still shows');
     await page.page.getByTestId('token-scroller').evaluate((el) => { el.scrollTop = 0; });
@@ -344,29 +253,27 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
   });
 
   it('replays a trace file read back from disk format: same tokens, controls hidden, replay badge', async () => {
-    const page = await openInspector(browser, server.url, 'light');
-    inspector = page;
-    const replay = replayOf(rec.store, 2);
+    const page = await suite.open('light');
+    const replay = replayOf(suite.rec.store, 2);
     await page.post([initMessage('replay', 1), ...replay]);
     await page.rendered(2, lastSeq(replay));
     await page.page.getByTestId('replay-badge').waitFor();
     assert.equal(await page.page.locator('vscode-textarea').count(), 0, 'no run controls in replay mode');
     const tokens = await allTokens(page);
-    assert.equal(tokens.size, rec.store.tokenCount);
-    const top = rec.store.topExpert(0);
+    assert.equal(tokens.size, suite.rec.store.tokenCount);
+    const top = suite.rec.store.topExpert(0);
     for (const [t, s] of tokens) assert.equal(s.expert, String(top[t]));
     // a stale message from the earlier run id changes nothing
-    await page.post(rec.live.slice(1, 3));
+    await page.post(suite.rec.live.slice(1, 3));
     await page.page.evaluate('new Promise((r) => setTimeout(r, 300))');
-    assert.equal((await allTokens(page)).size, rec.store.tokenCount);
+    assert.equal((await allTokens(page)).size, suite.rec.store.tokenCount);
   });
 
   it('renders hostile token text inert and legible: markup, script, bidi overrides, control characters, a 10k-char token', async () => {
-    const page = await openInspector(browser, server.url, 'dark');
-    inspector = page;
+    const page = await suite.open('dark');
     const hostile = ['<script>window.__pwned = 1</script>', '<img src=x onerror="window.__pwned = 2">', '\u202Egnp.exe', 'a\u0000b\u001b[31mred', '&lt;b&gt;', 'z'.repeat(10_000), '\u2066iso\u2069\u200b'];
     // the recorded run with some token texts replaced: what a model could emit
-    const messages = rec.live.map((m): HostMessage => {
+    const messages = suite.rec.live.map((m): HostMessage => {
       if (m.type !== 'runData' || !m.tokens) return m;
       const { first } = m.tokens;
       return { ...m, tokens: { ...m.tokens, texts: m.tokens.texts.map((text, i) => hostile[first + i] ?? text) } };
@@ -395,20 +302,19 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await waitPosted(page.page, (m) => m.type === 'ready');
     // no message posted after the reload: everything comes from the saved state
     await page.page.locator('[data-t="4"].pinned').waitFor();
-    assert.equal(await page.page.locator('[data-t="4"]').getAttribute('data-expert'), String(rec.store.topExpert(2)[4]));
+    assert.equal(await page.page.locator('[data-t="4"]').getAttribute('data-expert'), String(suite.rec.store.topExpert(2)[4]));
     assert.equal(await page.page.getByTestId('reasoning-toggle').getAttribute('aria-expanded'), 'false');
     await page.page.getByTestId('tab-routing').click();
-    assert.equal(await page.page.locator('[data-testid="heatmap"] td').count(), rec.store.meta.model.moeLayers.length * 16);
+    assert.equal(await page.page.locator('[data-testid="heatmap"] td').count(), suite.rec.store.meta.model.moeLayers.length * 16);
   });
 
   it('run controls post a validated run message, and Stop names the running run', async () => {
-    const page = await openInspector(browser, server.url, 'dark');
-    inspector = page;
+    const page = await suite.open('dark');
     await page.post([initMessage('live', 1), { type: 'status', state: 'idle', model: 'moe-lens-mini', provider: 'cpu' }]);
     await page.page.getByTestId('run').click();
     const run = (await page.posted()).find((m) => m.type === 'run');
     assert.deepEqual(run, { type: 'run', prompt: 'x = 1\nprint(x)', settings: GREEDY });
-    await page.post([rec.live[0], rec.live[1]]);
+    await page.post([suite.rec.live[0], suite.rec.live[1]]);
     await page.rendered(1, 1);
     await page.page.getByTestId('stop').click();
     assert.deepEqual((await page.posted()).filter((m) => m.type === 'stop'), [{ type: 'stop', runId: 1 }]);
