@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { format } from 'node:util';
@@ -266,7 +266,9 @@ async function serve(page: Page, dir: string, request: DriverRequest & { id: str
   } catch (e) {
     answer = (e as Error).message || String(e);
   }
-  await writeFile(join(dir, `${request.id}.done`), answer);
+  // written under another name and renamed: the test polls for `.done` and must never read it half-written
+  await writeFile(join(dir, `${request.id}.part`), answer);
+  await rename(join(dir, `${request.id}.part`), join(dir, `${request.id}.done`));
 }
 
 /** The main suite's workbench screenshots (the run beside its code, in four themes and two panel widths) become the docs' pictures. */
