@@ -32,6 +32,11 @@ const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Wraps the maintained tokenizers.js library; adds source offsets, which it does not report. */
+/** Bytes of one code point in UTF-8 (a lone surrogate is encoded as U+FFFD: 3, as TextEncoder does). */
+function utf8Length(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+}
+
 export class TextTokenizer {
   private readonly specialIds: Set<number>;
   private readonly byteLevel: boolean;
@@ -113,7 +118,7 @@ export class TextTokenizer {
     const charAt: number[] = [];
     let unit = 0;
     for (const ch of text) {
-      const n = utf8.encode(ch).length;
+      const n = utf8Length(ch.codePointAt(0) as number);
       for (let k = 0; k < n; k++) charAt.push(unit);
       unit += ch.length;
     }
