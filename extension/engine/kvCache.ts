@@ -11,11 +11,10 @@ export function tensorBytes(t: ort.Tensor): number {
 
 /**
  * The past caches fed to each step: present outputs become the next step's past inputs, paired
- * by name; a replaced tensor is disposed at once (it may live on a GPU). Bytes per layer are read from
- * the tensors' shapes once per update.
+ * by name; a replaced tensor on a device is released at once. Bytes per layer are read from the
+ * tensors' shapes once per update.
  */
 export class KvCache {
-  private tensors = new Map<string, ort.Tensor>();
   private readonly presents: Set<string>;
   private readonly bytes: Float64Array;
   private length = 0;
@@ -44,15 +43,19 @@ export class KvCache {
 
   private pastFeeds: Record<string, ort.Tensor> = {};
 
-  /** Takes the present outputs of a step; they are owned by the cache from now on. */
+  /**
+   * Takes the present outputs of a step; they are owned by the cache from now on. A replaced tensor in
+   * host memory is left to the garbage collector (dispose() only drops its data), one elsewhere is released.
+   */
   update(outputs: Record<string, ort.Tensor>, addedTokens: number): void {
     this.bytes.fill(0);
+    const feeds = this.pastFeeds;
     for (const spec of this.specs) {
       const next = outputs[spec.present];
       if (!next) throw new Error(`step returned no ${spec.present}`);
-      this.tensors.get(spec.past)?.dispose();
-      this.tensors.set(spec.past, next);
-      this.pastFeeds[spec.past] = next;
+      const replaced = feeds[spec.past];
+      if (replaced.location !== 'cpu') replaced.dispose();
+      feeds[spec.past] = next;
       this.bytes[spec.layer] += tensorBytes(next);
     }
     this.length += addedTokens;
@@ -68,25 +71,15 @@ export class KvCache {
     for (const spec of this.specs) {
       const size = spec.emptyDims.reduce((a, b) => a * b, 1);
       const data = spec.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
-      const empty = new ort.Tensor(spec.type, data, spec.emptyDims);
-      this.tensors.set(spec.past, empty);
-      this.pastFeeds[spec.past] = empty;
+      this.pastFeeds[spec.past] = new ort.Tensor(spec.type, data, spec.emptyDims);
     }
     this.length = 0;
-    this.measure();
+    this.bytes.fill(0);
+    for (const spec of this.specs) this.bytes[spec.layer] += tensorBytes(this.pastFeeds[spec.past]);
   }
 
   dispose(): void {
-    for (const t of this.tensors.values()) t.dispose();
-    this.tensors.clear();
+    for (const spec of this.specs) this.pastFeeds[spec.past]?.dispose();
     this.pastFeeds = {};
-  }
-
-  private measure(): void {
-    this.bytes.fill(0);
-    for (const spec of this.specs) {
-      const t = this.tensors.get(spec.past);
-      if (t) this.bytes[spec.layer] += tensorBytes(t);
-    }
   }
 }
