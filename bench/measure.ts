@@ -12,17 +12,24 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /**
- * What posting a message to a webview costs the extension host: VS Code serialises it as JSON with every
- * ArrayBuffer (typed arrays included) replaced by a reference and sent as binary beside it. Returns
- * the bytes that would cross.
+ * What posting a message to a webview costs the extension host: VS Code (extHostWebviewMessaging.ts,
+ * serializeWebviewMessage) serialises it as JSON with every ArrayBuffer, and every typed array's whole
+ * underlying buffer, replaced by a reference (the buffer is sent as binary beside the JSON, not copied
+ * here). Returns the bytes that would cross.
  */
-export function serializeLikeVsCode(message: unknown): { json: string; buffers: ArrayBuffer[]; bytes: number } {
-  const buffers: ArrayBuffer[] = [];
+export function serializeLikeVsCode(message: unknown): { json: string; buffers: ArrayBufferLike[]; bytes: number } {
+  const buffers: ArrayBufferLike[] = [];
+  const reference = (buffer: ArrayBufferLike) => {
+    const index = buffers.indexOf(buffer);
+    return index >= 0 ? index : buffers.push(buffer) - 1;
+  };
   const json = JSON.stringify(message, (_key, value: unknown) => {
+    if (value instanceof ArrayBuffer) return { $$vscode_array_buffer_reference$$: true, index: reference(value) };
     if (ArrayBuffer.isView(value)) {
-      const view = value as ArrayBufferView;
-      buffers.push(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer);
-      return { $$vscode_array_buffer_reference$$: buffers.length - 1, type: view.constructor.name };
+      return {
+        $$vscode_array_buffer_reference$$: true, index: reference(value.buffer),
+        view: { type: value.constructor.name, byteLength: value.byteLength, byteOffset: value.byteOffset },
+      };
     }
     return value;
   });

@@ -77,6 +77,14 @@ describe('inspector stream: live runs and replays become the same columns', () =
     assert.ok(joined(live).batches > 10, 'a live run streams in many batches');
   });
 
+  it('posts typed arrays that own their buffers: VS Code sends a view\'s whole underlying buffer', () => {
+    const views = (value: unknown): ArrayBufferView[] => (ArrayBuffer.isView(value) ? [value]
+      : value && typeof value === 'object' ? Object.values(value).flatMap(views) : []);
+    const posted = [...live, ...traceMessages(store, 9, runSummary(store))].flatMap(views);
+    assert.ok(posted.length > 50);
+    for (const v of posted) assert.equal(v.buffer.byteLength, v.byteLength, `a ${v.constructor.name} of ${v.byteLength} bytes in a buffer of ${v.buffer.byteLength}`);
+  });
+
   it('splits a large model\'s routing into runData messages of at most MAX_BATCH_BYTES that the webview folds back exactly', () => {
     const large = reshapeTrace(store, 48, 128, 8);
     const messages = traceMessages(large, 9, runSummary(large));
