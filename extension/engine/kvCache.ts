@@ -11,8 +11,8 @@ export function tensorBytes(t: ort.Tensor): number {
 
 /**
  * The past caches fed to each step: present outputs become the next step's past inputs, paired
- * by name; a replaced tensor on a device is released at once. Bytes per layer are read from the
- * tensors' shapes once per update.
+ * by name; a replaced tensor is released at once (it may live on a GPU). Bytes per layer are read from
+ * the tensors' shapes once per update.
  */
 export class KvCache {
   private readonly presents: Set<string>;
@@ -43,18 +43,14 @@ export class KvCache {
 
   private pastFeeds: Record<string, ort.Tensor> = {};
 
-  /**
-   * Takes the present outputs of a step; they are owned by the cache from now on. A replaced tensor in
-   * host memory is left to the garbage collector (dispose() only drops its data), one elsewhere is released.
-   */
+  /** Takes the present outputs of a step; they are owned by the cache from now on. */
   update(outputs: Record<string, ort.Tensor>, addedTokens: number): void {
     this.bytes.fill(0);
     const feeds = this.pastFeeds;
     for (const spec of this.specs) {
       const next = outputs[spec.present];
       if (!next) throw new Error(`step returned no ${spec.present}`);
-      const replaced = feeds[spec.past];
-      if (replaced.location !== 'cpu') replaced.dispose();
+      feeds[spec.past].dispose();
       feeds[spec.past] = next;
       this.bytes[spec.layer] += tensorBytes(next);
     }
