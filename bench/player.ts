@@ -27,7 +27,7 @@ export function scheduledStream(trace: TraceStore, runId: number, rate: number):
   const out: Scheduled[] = [];
   let now = 0;
   const feeder = new TraceFeeder(trace);
-  // flushed by hand at simulated times; the channel's own timer never fires (flush clears it)
+  // flushed by hand at simulated times: with this interval the channel posts by itself only at the prefill, as it does in the extension
   const channel = new RunChannel(runId, (m) => out.push({ at: now, m: withoutRouting(m) }), 2 ** 30);
   channel.start(feeder.live);
   let flushed = 0;

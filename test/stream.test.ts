@@ -3,10 +3,10 @@ import { before, describe, it } from 'node:test';
 import { type HostMessage, type StepColumns, type TokenColumns, parseWebviewMessage } from '../extension/protocol';
 import type { SegmentEvent } from '../extension/trace/segmenter';
 import type { TraceStore } from '../extension/trace/store';
-import { MAX_BATCH_BYTES, traceMessages } from '../extension/inspector/stream';
+import { MAX_BATCH_BYTES, RunChannel, traceMessages } from '../extension/inspector/stream';
 import { runSummary } from '../extension/trace/figures';
 import { initialState, reduce } from '../webview/state';
-import { reshapeTrace } from '../bench/streams';
+import { TraceFeeder, reshapeTrace } from '../bench/streams';
 import { recordRun, replayOf } from './webview/record';
 
 type Data = Extract<HostMessage, { type: 'runData' }>;
@@ -75,6 +75,27 @@ describe('inspector stream: live runs and replays become the same columns', () =
     assert.equal(nextToken, store.tokenCount);
     assert.equal(nextStep, store.stepCount);
     assert.ok(joined(live).batches > 10, 'a live run streams in many batches');
+  });
+
+  it('posts from the step itself: the prefill at once, then the first step 16 ms past the last batch (a timer would fire a model call late)', async () => {
+    const feeder = new TraceFeeder(store);
+    const posted: HostMessage[] = [];
+    const channel = new RunChannel(3, (m) => posted.push(m), 16);
+    channel.start(feeder.live);
+    feeder.next();
+    channel.step();
+    assert.equal(posted.length, 2, 'the prefill is posted before the first decode step starts');
+    const prompt = feeder.live.tokenCount;
+    feeder.next();
+    channel.step();
+    assert.equal(posted.length, 2, 'a step right after a batch waits for the next one');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(posted.length, 2, 'nothing is posted while the thread is elsewhere (in the next model call)');
+    feeder.next();
+    channel.step();
+    const batch = posted[2];
+    assert.ok(batch?.type === 'runData' && batch.tokens, 'the step that ends 16 ms after the last batch posts one');
+    assert.deepEqual([batch.tokens.first, batch.tokens.count], [prompt, 2]);
   });
 
   it('posts typed arrays that own their buffers: VS Code sends a view\'s whole underlying buffer', () => {

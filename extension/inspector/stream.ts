@@ -67,9 +67,12 @@ export function stepColumns(store: TraceStore, first: number, end = store.stepCo
 
 /**
  * Streams one run to the webview: runStart, runData batches, runDone, numbered from 0. The decode loop
- * never waits for the webview: `step` only notes what is new, and a batch — what the store gained since
- * the last one: token and model-call columns, reasoning steps, and the relabels of tokens already sent —
- * is posted at most every `intervalMs` (the webview coalesces further per animation frame).
+ * never waits for the webview. A batch — what the store gained since the last one: token and model-call
+ * columns, reasoning steps, and the relabels of tokens already sent — is posted by `step` itself, at the
+ * prefill and then once `intervalMs` has passed since the last batch (the webview coalesces further per
+ * animation frame). Not by a timer: session.run holds the thread, so a timer set after step N fires only
+ * after step N+1's model call (a slow model's panel would lag one step behind), and its work would land
+ * inside the time measured as the model's.
  */
 export class RunChannel {
   private seq = 0;
@@ -77,7 +80,8 @@ export class RunChannel {
   private sentSteps = 0;
   private sentReasoningSteps = 0;
   private relabels: SegmentEvent[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last batch was posted (performance.now()); -Infinity: the next step posts at once. */
+  private lastFlush = -Infinity;
   private store: TraceStore | undefined;
 
   constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = 16) {}
@@ -87,16 +91,15 @@ export class RunChannel {
     this.post({ type: 'runStart', runId: this.runId, seq: this.seq++, mode, meta: store.meta, ...(notice ? { notice } : {}) });
   }
 
-  /** After each model call, with its segment events: relabels travel with the next batch. */
+  /** After each model call, with its segment events (relabels travel with the next batch): posts a batch when one is due. */
   step(segments: readonly SegmentEvent[] = []): void {
     for (const e of segments) if (e.type === 'relabel') this.relabels.push(e);
-    if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.intervalMs);
+    if (performance.now() - this.lastFlush >= this.intervalMs) this.flush();
   }
 
   /** Posts what the store gained since the last batch. */
   flush(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.lastFlush = performance.now();
     const store = this.store;
     if (!store) return;
     const steps = store.stepCount > this.sentSteps ? stepColumns(store, this.sentSteps) : null;
