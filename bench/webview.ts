@@ -5,7 +5,7 @@
  * tokens by repeating its reasoning tokens; the same tokens are also routed by a synthetic model of 48
  * MoE layers × 128 experts (top-8), the volume a real MoE streams.
  *   p95 frame ms @1000 tok/s [(48 layers x 128 experts)] — per animation frame, the time from the frame's
- *     start to the end of its rendering (a task queued from rAF runs after paint), 95th percentile.
+ *     start to the end of its rendering (a task queued from rAF runs after paint), 95th percentile; median of 3 streams.
  *                                                                        goal ≤ 12 (bundled), ≤ 16 (48 × 128)
  *   20k-token trace interactive ms — a whole 20k-token trace posted at once (as the trace editor does)
  *     until it is painted, acknowledged, and a click on a token has pinned it (median of 3). goal ≤ 500
@@ -28,6 +28,8 @@ import { extendTrace, reshapeTrace } from './streams';
 
 const TARGET_TOKENS = 20_000;
 const RATE = 1000;
+/** Streams per shape; the p95 printed is their median. */
+const STREAMS = 3;
 
 /** Page script: records, per animation frame, the time from the frame's start to after its rendering. */
 const FRAME_PROBE = `(() => {
@@ -143,7 +145,8 @@ async function main(): Promise<void> {
   const large = reshapeTrace(bundled, 48, 128, 8);
   console.log(`stream: the bundled model's run on media/samples/loop.py (${rec.store.tokenCount} tokens, real engine), extended to ${bundled.tokenCount} tokens by repeating its reasoning tokens`);
   const browser = await launchChromium();
-  browser.on('disconnected', () => console.error('chromium disconnected (the browser process ended)'));
+  let closing = false;
+  browser.on('disconnected', () => { if (!closing) console.error('chromium disconnected (the browser process ended)'); });
   const server = await startServer();
   try {
     // baseline: frames of the idle panel
@@ -155,10 +158,15 @@ async function main(): Promise<void> {
     await idle.close();
 
     for (const [label, trace] of (process.env.BENCH_LARGE_ONLY ? [[' (48 layers x 128 experts)', large]] : [['', bundled], [' (48 layers x 128 experts)', large]]) as [string, TraceStore][]) {
-      const r = await streamLive(browser, server, trace, rec.source);
-      console.log(`p95 frame ms @1000 tok/s${label}: ${percentile(r.frames, 95).toFixed(1)}`);
-      console.log(`  streamed ${trace.tokenCount} tokens in ${r.seconds.toFixed(1)} s (${(trace.tokenCount / r.seconds).toFixed(0)} tok/s); last ack ${r.acked} tokens; ${r.frames.length} frames; `
-        + `message folding + React commit p95 ${percentile(r.work, 95).toFixed(1)} ms; worst frame ${Math.max(...r.frames).toFixed(1)} ms`);
+      // one stream's p95 swings with the machine (9–19 ms for the same build within 15 minutes): the median of STREAMS
+      const streams = [];
+      for (let i = 0; i < STREAMS; i++) streams.push(await streamLive(browser, server, trace, rec.source));
+      const p95s = streams.map((r) => percentile(r.frames, 95));
+      const r = streams[p95s.indexOf([...p95s].sort((a, b) => a - b)[STREAMS >> 1])];
+      console.log(`p95 frame ms @1000 tok/s${label}: ${median(p95s).toFixed(1)}`);
+      console.log(`  median of ${STREAMS} streams (${p95s.map((x) => x.toFixed(1)).join(', ')} ms); the median one: ${trace.tokenCount} tokens in ${r.seconds.toFixed(1)} s `
+        + `(${(trace.tokenCount / r.seconds).toFixed(0)} tok/s), last ack ${r.acked} tokens, ${r.frames.length} frames, `
+        + `message folding + React commit p95 ${percentile(r.work, 95).toFixed(1)} ms, worst frame ${Math.max(...r.frames).toFixed(1)} ms`);
     }
     console.log(`  baseline, idle panel (p95): ${percentile(idleFrames, 95).toFixed(1)} ms`);
 
@@ -175,6 +183,7 @@ async function main(): Promise<void> {
       console.log(`20k-token Analyses tab drawn ms${label}: ${Math.round(median(times))} (median of 3: ${times.map((t) => Math.round(t)).join(', ')} ms)`);
     }
   } finally {
+    closing = true;
     await browser.close();
     await server.close();
   }
