@@ -36,7 +36,17 @@ describe('token view in Chromium, following a streaming run', () => {
     assert.equal(mid.t, ack.tokens - 1, 'the newest token is rendered');
     assert.ok(mid.inView && mid.scrollTop > 0, `the view followed the stream to its newest token: ${JSON.stringify(mid)}`);
 
-    await page.post([...data.slice(half), ...done]);
+    // the panel grows (a header line unwraps, the user drags the sash): the browser pulls the scroll position up
+    // to the new bottom, which is not the user scrolling away: the view still follows
+    await page.page.setViewportSize({ width: 700, height: 520 });
+    await settle();
+    await page.post(data.slice(half, half + 4));
+    await page.rendered(1, lastSeq(data.slice(half, half + 4)));
+    await settle();
+    const grown = await newest();
+    assert.ok(grown.inView && grown.bottomGap <= 1, `the view still follows after the panel grew: ${JSON.stringify(grown)}`);
+
+    await page.post([...data.slice(half + 4), ...done]);
     await page.rendered(1, lastSeq(done));
     await settle();
     const end = await newest();

@@ -201,6 +201,8 @@ export function TokenStream(p: TokenStreamProps) {
           const el = e.currentTarget;
           const atBottom = el.scrollTop + el.clientHeight >= total - rowPx * 2;
           setFollow(atBottom);
+          // at the bottom, a scroll above where the view put itself is the browser's (the panel grew), not the user's
+          if (atBottom) scrolledTo.current = Math.min(scrolledTo.current, el.scrollTop);
           // while it follows the stream, the view's rows come from the geometry, not from the scroll position
           if (atBottom && streaming) return;
           setView((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { ...v, top: el.scrollTop, height: el.clientHeight }));
