@@ -98,7 +98,8 @@ export type ThemeName = keyof typeof THEMES;
 
 /**
  * Runs before the bundle: the stand-in for acquireVsCodeApi (posted messages in window.__posted, state
- * in sessionStorage so it survives a reload the way VS Code keeps it across hide/show), the theme as
+ * in sessionStorage so it survives a reload the way VS Code keeps it across hide/show, its size in
+ * window.__stateChars), the theme as
  * VS Code applies it (variables on <html>, a kind class on <body>), and a CSP violation recorder.
  */
 function initScript(theme: ThemeName): string {
@@ -114,7 +115,16 @@ function initScript(theme: ThemeName): string {
     return {
       postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),
       getState: () => { const s = sessionStorage.getItem('vscode-state'); return s === null ? undefined : JSON.parse(s); },
-      setState: (s) => { sessionStorage.setItem('vscode-state', JSON.stringify(s)); return s; },
+      setState: (s) => {
+        const json = JSON.stringify(s);
+        window.__stateChars = json.length;
+        // sessionStorage holds ~5 M characters; VS Code's state has no such limit: a larger state is not kept over a reload here
+        try { sessionStorage.setItem('vscode-state', json); } catch (e) {
+          if (e.name !== 'QuotaExceededError') throw e;
+          sessionStorage.removeItem('vscode-state');
+        }
+        return s;
+      },
     };
   };
   const vars = ${JSON.stringify(vars)};
