@@ -45,6 +45,11 @@ describe('token view in Chromium, following a streaming run', () => {
     await settle();
     const grown = await newest();
     assert.ok(grown.inView && grown.bottomGap <= 1, `the view still follows after the panel grew: ${JSON.stringify(grown)}`);
+    // and when it shrinks (a header line wraps) with no token arriving after it, the newest token stays in view
+    await page.page.setViewportSize({ width: 700, height: 480 });
+    await settle();
+    const shrunk = await newest();
+    assert.ok(shrunk.inView && shrunk.bottomGap <= 1, `the view still shows the newest token after the panel shrank: ${JSON.stringify(shrunk)}`);
 
     await page.post([...data.slice(half + 4), ...done]);
     await page.rendered(1, lastSeq(done));

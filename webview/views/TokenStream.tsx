@@ -111,7 +111,7 @@ export function TokenStream(p: TokenStreamProps) {
       scrolledTo.current = el.scrollTop;
     });
     return () => cancelAnimationFrame(frame);
-  }, [total, follow, following, streaming, run.runId]);
+  }, [total, follow, following, streaming, run.runId, view.height]); // the height too: a panel that shrinks leaves the newest rows below it
 
   const top = following ? Math.max(0, total - view.height) : view.top;
   const first = Math.max(0, Math.floor(top / rowPx) - OVERSCAN);
