@@ -23,6 +23,11 @@ export function lastSeq(messages: HostMessage[]): number {
   return m.seq;
 }
 
+/** Resolves after three animation frames: what a batch drew has settled, including the scroll the token view makes a frame late. */
+export function settle(page: InspectorPage): Promise<unknown> {
+  return page.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r))))');
+}
+
 export interface InspectorSuite {
   readonly browser: Browser;
   readonly server: HarnessServer;

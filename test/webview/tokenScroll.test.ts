@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostMessage } from '../../extension/protocol';
 import { messagesScript } from './harness';
-import { initMessage, inspectorSuite, lastSeq } from './suite';
+import { initMessage, inspectorSuite, lastSeq, settle } from './suite';
 
 describe('token view in Chromium, following a streaming run', () => {
   const suite = inspectorSuite();
@@ -19,7 +19,6 @@ describe('token view in Chromium, following a streaming run', () => {
     const data = rest.filter((m) => m.type === 'runData');
     const done = rest.filter((m) => m.type !== 'runData');
     assert.ok(start.type === 'runStart' && data.length > 20 && done.length === 1 && done[0].type === 'runDone', 'the recording starts, streams in several batches, then ends');
-    const settle = () => page.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r))))');
     /** The newest token in the DOM, whether its span is inside the scroller's view, and where the view is. */
     const newest = () => page.page.getByTestId('token-scroller').evaluate((el) => {
       const spans = [...el.querySelectorAll('[data-t]')];
@@ -31,7 +30,7 @@ describe('token view in Chromium, following a streaming run', () => {
     const half = Math.floor(data.length / 2);
     await page.post([initMessage('live', 1), start, ...data.slice(0, half)]);
     const ack = await page.rendered(1, lastSeq(data.slice(0, half)));
-    await settle();
+    await settle(page);
     const mid = await newest();
     assert.equal(mid.t, ack.tokens - 1, 'the newest token is rendered');
     assert.ok(mid.inView && mid.scrollTop > 0, `the view followed the stream to its newest token: ${JSON.stringify(mid)}`);
@@ -39,21 +38,21 @@ describe('token view in Chromium, following a streaming run', () => {
     // the panel grows (a header line unwraps, the user drags the sash): the browser pulls the scroll position up
     // to the new bottom, which is not the user scrolling away: the view still follows
     await page.page.setViewportSize({ width: 700, height: 520 });
-    await settle();
+    await settle(page);
     await page.post(data.slice(half, half + 4));
     await page.rendered(1, lastSeq(data.slice(half, half + 4)));
-    await settle();
+    await settle(page);
     const grown = await newest();
     assert.ok(grown.inView && grown.bottomGap <= 1, `the view still follows after the panel grew: ${JSON.stringify(grown)}`);
     // and when it shrinks (a header line wraps) with no token arriving after it, the newest token stays in view
     await page.page.setViewportSize({ width: 700, height: 480 });
-    await settle();
+    await settle(page);
     const shrunk = await newest();
     assert.ok(shrunk.inView && shrunk.bottomGap <= 1, `the view still shows the newest token after the panel shrank: ${JSON.stringify(shrunk)}`);
 
     await page.post([...data.slice(half + 4), ...done]);
     await page.rendered(1, lastSeq(done));
-    await settle();
+    await settle(page);
     const end = await newest();
     assert.equal(end.t, suite.rec.store.tokenCount - 1);
     assert.ok(end.inView && end.bottomGap <= 1, `the ended run shows its last token: ${JSON.stringify(end)}`);
@@ -62,7 +61,7 @@ describe('token view in Chromium, following a streaming run', () => {
     const again = data.map((m, i) => ({ ...m, runId: 2, seq: i + 1 }) as HostMessage);
     await page.post([{ ...start, runId: 2 } as HostMessage, ...again.slice(0, half)]);
     await page.rendered(2, half);
-    await settle();
+    await settle(page);
     // the user scrolls up right after a frame that drew a batch: before the view has handled the scroll
     const batch = again.slice(half, half + 8);
     const away = (await page.page.evaluate(`new Promise((resolve) => {
@@ -74,11 +73,11 @@ describe('token view in Chromium, following a streaming run', () => {
       }, 0));
     })`)) as number;
     assert.ok(away > 200, `the run is taller than the view when the user scrolls up (${away} px more)`);
-    await settle();
+    await settle(page);
     assert.equal(await page.page.getByTestId('token-scroller').evaluate((el) => el.scrollTop), 0, 'the view stayed at the top while the batch was drawn');
     await page.post(again.slice(half + 8));
     await page.rendered(2, again.length);
-    await settle();
+    await settle(page);
     assert.equal(await page.page.getByTestId('token-scroller').evaluate((el) => el.scrollTop), 0, 'the view stayed at the top');
     await page.page.locator('[data-t="0"]').waitFor();
   });

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { traceMessages } from '../../extension/inspector/stream';
 import { runSummary } from '../../extension/trace/figures';
 import { extendTrace, reshapeTrace } from '../../bench/streams';
-import { initMessage, inspectorSuite, lastSeq } from './suite';
+import { initMessage, inspectorSuite, lastSeq, settle } from './suite';
 
 const TOKENS = 100_000;
 
@@ -25,7 +25,6 @@ describe('token view in Chromium, 100k tokens', () => {
     assert.equal(ack.tokens, TOKENS);
 
     const scroller = page.page.getByTestId('token-scroller');
-    const settle = () => page.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r))))');
     /** Token spans and elements in the page, and the token indices drawn. */
     type Census = { spans: number; nodes: number; min: number; max: number };
     const census = () => page.page.evaluate(`(() => {
@@ -43,7 +42,7 @@ describe('token view in Chromium, 100k tokens', () => {
 
     for (const [where, fraction] of [['at the top', 0], ['in the middle', 0.5], ['at the end', 1]] as const) {
       await scroller.evaluate((el, f) => { el.scrollTop = f * (el.scrollHeight - el.clientHeight); }, fraction);
-      await settle();
+      await settle(page);
       const c = await census();
       bounded(c, where);
       if (fraction === 0) assert.equal(c.min, 0, 'the first token is drawn at the top');
