@@ -23,8 +23,8 @@ export class Decoder {
   readonly cache: KvCache;
   private readonly fetchNames: string[];
   private readonly stepOutputs: Record<string, ort.Tensor | null>;
-  /** 1, 1, 1, … once per decoder; each step's attention mask is a view of it. */
-  private readonly ones: BigInt64Array;
+  /** Attention masks by length, shared by the model's runs (see attentionMasks). */
+  private readonly masks: AttentionMasks;
   private readonly stepIds = new BigInt64Array(1);
   private readonly stepPosition = new BigInt64Array(1);
   private readonly stepFeeds: { ids: ort.Tensor; position: ort.Tensor };
@@ -40,7 +40,7 @@ export class Decoder {
     this.cache = new KvCache(layout.caches, folder.config.numLayers);
     const { logits } = layout.names;
     this.fetchNames = [logits, ...layout.caches.map((c) => c.present), ...routing.outputNames];
-    this.ones = new BigInt64Array(folder.config.maxPositions).fill(1n);
+    this.masks = attentionMasks(model);
     this.stepOutputs = {
       [logits]: layout.logitsType === 'float32' ? new ort.Tensor('float32', new Float32Array(layout.vocabSize), [1, 1, layout.vocabSize]) : null,
       ...Object.fromEntries(layout.caches.map((c) => [c.present, null])),
@@ -76,15 +76,14 @@ export class Decoder {
       feeds[names.inputIds] = new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, t]);
       if (layout.hasPositionIds) feeds[names.positionIds] = new ort.Tensor('int64', BigInt64Array.from({ length: t }, (_, i) => BigInt(past + i)), [1, t]);
     }
-    const mask = total <= this.ones.length ? this.ones.subarray(0, total) : new BigInt64Array(total).fill(1n);
-    feeds[names.attentionMask] = new ort.Tensor('int64', mask, [1, total]);
+    feeds[names.attentionMask] = this.masks.get(total);
     const start = performance.now();
     const out = await session.run(feeds, single ? this.stepOutputs : this.fetchNames);
     const runMs = performance.now() - start;
     this.cache.update(out, t);
     const vocab = layout.vocabSize;
     const raw = out[names.logits].data as Float32Array<ArrayBuffer> | Uint16Array<ArrayBuffer>;
-    const last = raw.subarray((t - 1) * vocab, t * vocab);
+    const last = raw.length === vocab ? raw : raw.subarray((t - 1) * vocab, t * vocab);
     // a one-token step wrote its logits into the decoder's own step buffer: no copy
     const logits = !(last instanceof Float32Array) ? halfsToFloats(last, this.logits)
       : single ? last : (this.logits.set(last), this.logits);
@@ -98,4 +97,29 @@ export class Decoder {
   dispose(): void {
     this.cache.dispose();
   }
+}
+
+/** Attention masks of a batch-1 run without padding: all ones, [1, length]. */
+interface AttentionMasks {
+  get(length: number): ort.Tensor;
+}
+
+const MASKS = new WeakMap<LoadedModel, AttentionMasks>();
+
+/**
+ * The model's attention masks, one tensor per length, made on first use and shared by all its runs
+ * (every one a view of a single array of ones; the session only reads its inputs): a step feeds the
+ * mask of its length without building a tensor.
+ */
+function attentionMasks(model: LoadedModel): AttentionMasks {
+  let masks = MASKS.get(model);
+  if (!masks) {
+    const ones = new BigInt64Array(model.folder.config.maxPositions).fill(1n);
+    const byLength: ort.Tensor[] = [];
+    masks = {
+      get: (length) => byLength[length] ??= new ort.Tensor('int64', length <= ones.length ? ones.subarray(0, length) : new BigInt64Array(length).fill(1n), [1, length]),
+    };
+    MASKS.set(model, masks);
+  }
+  return masks;
 }

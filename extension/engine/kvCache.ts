@@ -16,12 +16,15 @@ export function tensorBytes(t: ort.Tensor): number {
  */
 export class KvCache {
   private readonly presents: Set<string>;
+  /** Bytes per element of each spec's tensors. */
+  private readonly elementBytes: number[];
   private readonly bytes: Float64Array;
   private length = 0;
 
   /** `numLayers`: the model's layers, cached or not (bytes are reported for each). */
   constructor(private readonly specs: readonly CacheSpec[], numLayers = specs.reduce((n, s) => Math.max(n, s.layer + 1), 0)) {
     this.presents = new Set(specs.map((s) => s.present));
+    this.elementBytes = specs.map((s) => BYTES_PER_ELEMENT[s.type] ?? 4);
     this.bytes = new Float64Array(numLayers);
     this.reset();
   }
@@ -45,14 +48,18 @@ export class KvCache {
 
   /** Takes the present outputs of a step; they are owned by the cache from now on. */
   update(outputs: Record<string, ort.Tensor>, addedTokens: number): void {
-    this.bytes.fill(0);
     const feeds = this.pastFeeds;
-    for (const spec of this.specs) {
+    const bytes = this.bytes;
+    bytes.fill(0);
+    for (let i = 0; i < this.specs.length; i++) {
+      const spec = this.specs[i];
       const next = outputs[spec.present];
       if (!next) throw new Error(`step returned no ${spec.present}`);
       feeds[spec.past].dispose();
       feeds[spec.past] = next;
-      this.bytes[spec.layer] += tensorBytes(next);
+      let elements = 1;
+      for (let d = 0; d < next.dims.length; d++) elements *= next.dims[d];
+      bytes[spec.layer] += elements * this.elementBytes[i];
     }
     this.length += addedTokens;
   }

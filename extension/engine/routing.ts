@@ -83,8 +83,9 @@ export function contractReader(layers: readonly number[], k: number, experts: nu
               expertIds[t * k + j] = data[ids + j];
               weights[t * k + j] = data[w + j];
             }
+            // an element loop: a subarray + set() per layer and token costs more than the copy of E values
             const s = row + 2 * L * k + l * experts;
-            scores.set(data.subarray(s, s + experts), t * experts);
+            for (let e = 0; e < experts; e++) scores[t * experts + e] = data[s + e];
           }
         }
       },
