@@ -151,7 +151,8 @@ export class TextTokenizer {
  * call in the decode loop). Special tokens are their literal text and leave waiting bytes waiting.
  */
 export class TokenTextStream {
-  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** Made at the first token that is not whole characters on its own (most runs have none). */
+  private decoder: InstanceType<typeof TextDecoder> | undefined;
   /** The bytes the decoder holds: the start of a character not finished yet (at most 3). */
   private held: number[] = [];
 
@@ -165,6 +166,7 @@ export class TokenTextStream {
     }
     const bytes = this.tokenizer.tokenBytes(id);
     this.held = heldBytes([...this.held, ...bytes]);
+    this.decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
     return this.decoder.decode(bytes, { stream: true });
   }
 }

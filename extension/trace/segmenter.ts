@@ -92,9 +92,10 @@ export class Segmenter {
       events.push({ type: 'enter', segment: Segment.Answer, token: index + 1 });
       return true;
     }
-    let hold = 0; // the tail might be the beginning of the end tag
-    for (let n = Math.min(thinkEnd.length - 1, this.text.length); n > 0; n--) {
-      if (thinkEnd.startsWith(this.text.slice(this.text.length - n))) {
+    let hold = 0; // the tail might be the beginning of the end tag (only a tail starting with its first character is looked at)
+    const text = this.text;
+    for (let n = Math.min(thinkEnd.length - 1, text.length); n > 0; n--) {
+      if (text.charCodeAt(text.length - n) === thinkEnd.charCodeAt(0) && thinkEnd.startsWith(text.slice(text.length - n))) {
         hold = n;
         break;
       }

@@ -4,16 +4,22 @@ import { DONE_REASONS, type ReasoningStep, Segment, type TraceDone, type TraceMe
 
 /** A typed array that grows by doubling; `view()` is the filled part. */
 class Column<A extends Float32Array | Float64Array | Int32Array | Int16Array | Uint8Array> {
-  private data: A;
+  /** The storage: [0, length) filled. Replaced when it grows; read it after reserve(). */
+  data: A;
   length = 0;
+  /** data.length, as a number every column has (the check runs for every append, on five array types). */
+  private capacity: number;
   constructor(private readonly make: (n: number) => A, capacity = 256) {
     this.data = make(capacity);
+    this.capacity = capacity;
   }
-  private reserve(n: number): void {
-    if (this.length + n <= this.data.length) return;
-    const next = this.make(Math.max(this.data.length * 2, this.length + n));
+  /** Makes room for n more values. */
+  reserve(n: number): void {
+    if (this.length + n <= this.capacity) return;
+    const next = this.make(Math.max(this.capacity * 2, this.length + n));
     next.set(this.data.subarray(0, this.length));
     this.data = next;
+    this.capacity = next.length;
   }
   push(values: ArrayLike<number>): void {
     this.reserve(values.length);
@@ -36,6 +42,24 @@ class Column<A extends Float32Array | Float64Array | Int32Array | Int16Array | U
   get bytesAllocated(): number {
     return this.data.byteLength;
   }
+}
+
+/*
+ * One token's routing, appended value by value: a few numbers per column, where a set() call costs more
+ * than the copy. One function per array type, so that each one's element accesses see a single type.
+ */
+function appendIds(column: Column<Int16Array>, values: ArrayLike<number>): void {
+  column.reserve(values.length);
+  const { data, length } = column;
+  for (let i = 0; i < values.length; i++) data[length + i] = values[i];
+  column.length = length + values.length;
+}
+
+function appendFloats(column: Column<Float32Array>, values: ArrayLike<number>): void {
+  column.reserve(values.length);
+  const { data, length } = column;
+  for (let i = 0; i < values.length; i++) data[length + i] = values[i];
+  column.length = length + values.length;
 }
 
 /** One MoE layer's routing for a run of tokens, token-major: ids and weights k per token, scores E per token. */
@@ -143,9 +167,9 @@ export class TraceStore {
     }
     for (let l = 0; l < routing.length; l++) {
       const r = routing[l];
-      this.routingIds[l].push(r.expertIds);
-      this.routingWeights[l].push(r.weights);
-      this.routingScores[l].push(r.scores);
+      appendIds(this.routingIds[l], r.expertIds);
+      appendFloats(this.routingWeights[l], r.weights);
+      appendFloats(this.routingScores[l], r.scores);
     }
     const index = this.ids.length;
     this.ids.pushOne(id);
