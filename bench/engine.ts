@@ -19,6 +19,7 @@ import { withoutGraphOutputs } from '../extension/engine/onnxGraph';
 import { run } from '../extension/engine/run';
 import { fixedSample, readHeldout } from '../extension/eval/heldout';
 import { RunChannel } from '../extension/inspector/stream';
+import { toWire } from '../extension/inspector/wire';
 import type { HostMessage } from '../extension/protocol';
 import { traceToJson } from '../extension/trace/jsonFormat';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
@@ -59,7 +60,7 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
   let posted = 0;
   const stepMs: number[] = [];
   const started = performance.now();
-  const ch = channel ? new RunChannel(1, (m: HostMessage) => { posted += serializeLikeVsCode(m).bytes; }) : undefined;
+  const ch = channel ? new RunChannel(1, (m: HostMessage) => { posted += serializeLikeVsCode(toWire(m)).bytes; }) : undefined;
   const events = run(model, { prompt, settings: { ...DEFAULT_SAMPLING, maxNewTokens: TOKENS } });
   for (;;) {
     const next = await events.next();

@@ -5,11 +5,12 @@
  * Host → webview: `HostMessage`. A run is `runStart`, any number of `runData` and `runDone`, all
  * carrying the run id and a sequence number that starts at 0 with runStart and rises by one per
  * message. `runData` carries columns: the tokens and model calls added since the previous message, as
- * typed arrays (VS Code transfers their buffers as binary, not JSON), which the webview appends with one
- * `set()` per column. A replayed trace file is one `runData` with every token, so live and replay share
- * one path.
+ * typed arrays, which the webview appends with one `set()` per column. The host posts it as `runBatch`
+ * (inspector/wire.ts): every column in one ArrayBuffer, which VS Code transfers as binary, not JSON. A
+ * replayed trace file is one `runData` with every token, so live and replay share one path.
  * Webview → host: `WebviewMessage`, validated by `parseWebviewMessage` before the host acts on it.
  */
+import type { RunBatch } from './inspector/wire';
 import type { TraceChecks } from './trace/checks';
 import type { RunSummary } from './trace/figures';
 import type { SegmentEvent } from './trace/segmenter';
@@ -63,6 +64,8 @@ export type HostMessage =
   | { type: 'runStart'; runId: number; seq: number; mode: RunMode; meta: TraceMeta; notice?: string }
   /** What the run added since the previous message: tokens, model calls, and segment events (relabels, reasoning steps). */
   | { type: 'runData'; runId: number; seq: number; tokens: TokenColumns | null; steps: StepColumns | null; segments: SegmentEvent[] }
+  /** runData as the host posts it: its columns in one buffer (inspector/wire.ts), views of it on arrival. */
+  | RunBatch
   /** `checks`: the bundled model's reasoning checked against the program's run, when the prompt was one. */
   | { type: 'runDone'; runId: number; seq: number; summary: RunSummary; checks?: TraceChecks }
   /** Something failed outside a run (bad trace file, model would not load): shown as a banner. */

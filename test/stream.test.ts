@@ -98,12 +98,19 @@ describe('inspector stream: live runs and replays become the same columns', () =
     assert.deepEqual([batch.tokens.first, batch.tokens.count], [prompt, 2]);
   });
 
-  it('posts typed arrays that own their buffers: VS Code sends a view\'s whole underlying buffer', () => {
+  it('posts each batch as one buffer that holds exactly its columns: VS Code sends a typed array\'s whole buffer', () => {
     const views = (value: unknown): ArrayBufferView[] => (ArrayBuffer.isView(value) ? [value]
       : value && typeof value === 'object' ? Object.values(value).flatMap(views) : []);
-    const posted = [...live, ...traceMessages(store, 9, runSummary(store))].flatMap(views);
-    assert.ok(posted.length > 50);
-    for (const v of posted) assert.equal(v.buffer.byteLength, v.byteLength, `a ${v.constructor.name} of ${v.byteLength} bytes in a buffer of ${v.buffer.byteLength}`);
+    const data = [...live, ...traceMessages(store, 9, runSummary(store))].filter((m): m is Data => m.type === 'runData');
+    assert.ok(data.length > 5);
+    for (const m of data) {
+      const columns = views(m);
+      const buffers = new Set(columns.map((v) => v.buffer));
+      assert.equal(buffers.size, 1, 'one buffer per batch');
+      const [buffer] = buffers;
+      assert.equal(buffer.byteLength, columns.reduce((n, v) => n + v.byteLength, 0), 'no byte of the buffer outside the columns');
+      for (const l of store.meta.model.moeLayers.keys()) assert.notEqual(buffer, store.routing(l).scores.buffer, 'never a buffer of the store');
+    }
   });
 
   it('splits a large model\'s routing into runData messages of at most MAX_BATCH_BYTES that the webview folds back exactly', () => {

@@ -8,7 +8,7 @@ import { type SavedRun, type UiState, canSaveRun, defaultUi, loadRun, saveRun } 
 import { type InspectorState, initialState, reduce } from './state';
 import type { VsCodeApi } from './vscodeApi';
 
-const KNOWN = new Set(['init', 'status', 'runStart', 'runData', 'runDone', 'error', 'clear', 'focus']);
+const KNOWN = new Set(['init', 'status', 'runStart', 'runData', 'runBatch', 'runDone', 'error', 'clear', 'focus']);
 /** Hidden documents get no animation frames: fold messages on a timer then. */
 const FALLBACK_MS = 250;
 /**

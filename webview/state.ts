@@ -8,6 +8,7 @@
  * only up to its own counts, so appending never copies (a relabel, which rewrites old tokens, copies).
  */
 import type { TraceChecks } from '../extension/trace/checks';
+import { fromWire } from '../extension/inspector/wire';
 import type { HostMessage, Layer, RunMode, RunSummary, StepColumns, TokenColumns } from '../extension/protocol';
 import { decodeTokensPerSecond, mhaEquivalentBytes } from '../extension/trace/figures';
 import type { SamplingSettings } from '../extension/trace/sampling';
@@ -319,6 +320,10 @@ export function reduce(state: InspectorState, m: HostMessage): InspectorState {
       if (!isNew) return state;
       const run = newRun(m.runId, m.mode, m.meta, m.notice);
       return drain({ ...state, run, error: null, acceptAnyRun: false, pending: state.pending.filter((p) => p.runId === m.runId) });
+    }
+    case 'runBatch': {
+      const data = fromWire(m);
+      return data ? reduce(state, data) : state;
     }
     case 'runData':
     case 'runDone': {

@@ -1,29 +1,33 @@
 import type { HostMessage, RunMode, RunSummary, StepColumns, TokenColumns } from '../protocol';
 import type { SegmentEvent } from '../trace/segmenter';
 import type { TraceStore } from '../trace/store';
+import { batchColumns } from './wire';
 
-/** Tokens [first, end) of a store as message columns (copies: a posted buffer must not be the store's). */
-export function tokenColumns(store: TraceStore, first: number, end = store.tokenCount): TokenColumns {
-  const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = store.meta.model;
+/**
+ * Tokens [first, end) and model calls [stepFirst, stepEnd) of a store as the columns of one message, copied
+ * into views of one buffer in the wire layout (a posted buffer must not be the store's; VS Code sends it
+ * as it is, see wire.ts). No tokens or no calls: that part is null.
+ */
+function storeColumns(store: TraceStore, first: number, end: number, stepFirst: number, stepEnd: number): { tokens: TokenColumns | null; steps: StepColumns | null } {
+  const { expertsPerToken: k, nRoutedExperts: e, moeLayers, numLayers } = store.meta.model;
   const count = end - first;
   const L = moeLayers.length;
-  const expertIds = new Int16Array(L * count * k);
-  const weights = new Float32Array(L * count * k);
-  const scores = new Float32Array(L * count * e);
+  const columns = batchColumns(first, count, stepFirst, stepEnd - stepFirst, { routing: L * k, scores: L * e, layers: numLayers });
+  const { tokens, steps } = columns;
   for (let l = 0; l < L; l++) {
     const r = store.routing(l);
-    expertIds.set(r.expertIds.subarray(first * k, end * k), l * count * k);
-    weights.set(r.weights.subarray(first * k, end * k), l * count * k);
-    scores.set(r.scores.subarray(first * e, end * e), l * count * e);
+    tokens.expertIds.set(r.expertIds.subarray(first * k, end * k), l * count * k);
+    tokens.weights.set(r.weights.subarray(first * k, end * k), l * count * k);
+    tokens.scores.set(r.scores.subarray(first * e, end * e), l * count * e);
   }
-  return {
-    first, count,
-    ids: store.tokenIds().slice(first, end),
-    texts: store.tokenTexts().slice(first, end),
-    segments: store.tokenSegments().slice(first, end),
-    spans: store.sourceSpans().slice(2 * first, 2 * end),
-    expertIds, weights, scores,
-  };
+  tokens.ids.set(store.tokenIds().subarray(first, end));
+  tokens.texts = store.tokenTexts().slice(first, end);
+  tokens.segments.set(store.tokenSegments().subarray(first, end));
+  tokens.spans.set(store.sourceSpans().subarray(2 * first, 2 * end));
+  steps.tokensInCache.set(store.stepTokensInCache().subarray(stepFirst, stepEnd));
+  steps.kvBytes.set(store.stepKvBytes().subarray(stepFirst * numLayers, stepEnd * numLayers));
+  steps.runMs.set(store.stepRunMs().subarray(stepFirst, stepEnd));
+  return { tokens: count > 0 ? tokens : null, steps: stepEnd > stepFirst ? steps : null };
 }
 
 /**
@@ -39,30 +43,20 @@ export function tokensPerBatch(store: TraceStore): number {
 }
 
 /**
- * runData messages for tokens [from, store.tokenCount), numbered from `seq`: as many as MAX_BATCH_BYTES
- * needs, the model calls and segment events riding on the last (they may refer to any of its tokens).
+ * runData messages for tokens [from, store.tokenCount) and the model calls from `stepFrom`, numbered from
+ * `seq`: as many as MAX_BATCH_BYTES needs, the model calls and segment events riding on the last (they may
+ * refer to any of its tokens).
  */
-function dataMessages(store: TraceStore, runId: number, seq: number, from: number, steps: StepColumns | null, segments: SegmentEvent[]): HostMessage[] {
+function dataMessages(store: TraceStore, runId: number, seq: number, from: number, stepFrom: number, segments: SegmentEvent[]): HostMessage[] {
   const per = tokensPerBatch(store);
   const out: HostMessage[] = [];
-  for (let first = from; first < store.tokenCount; first += per) {
+  for (let first = from; first < store.tokenCount || out.length === 0; first += per) {
     const end = Math.min(store.tokenCount, first + per);
     const last = end === store.tokenCount;
-    out.push({ type: 'runData', runId, seq: seq + out.length, tokens: tokenColumns(store, first, end), steps: last ? steps : null, segments: last ? segments : [] });
+    const { tokens, steps } = storeColumns(store, first, end, stepFrom, last ? store.stepCount : stepFrom);
+    out.push({ type: 'runData', runId, seq: seq + out.length, tokens, steps, segments: last ? segments : [] });
   }
-  if (out.length === 0) out.push({ type: 'runData', runId, seq, tokens: null, steps, segments });
   return out;
-}
-
-/** Model calls [first, end) of a store as message columns. */
-export function stepColumns(store: TraceStore, first: number, end = store.stepCount): StepColumns {
-  const layers = store.meta.model.numLayers;
-  return {
-    first, count: end - first,
-    tokensInCache: store.stepTokensInCache().slice(first, end),
-    kvBytes: store.stepKvBytes().slice(first * layers, end * layers),
-    runMs: store.stepRunMs().slice(first, end),
-  };
 }
 
 /**
@@ -102,10 +96,9 @@ export class RunChannel {
     this.lastFlush = performance.now();
     const store = this.store;
     if (!store) return;
-    const steps = store.stepCount > this.sentSteps ? stepColumns(store, this.sentSteps) : null;
     const segments: SegmentEvent[] = [...this.relabels, ...store.steps.slice(this.sentReasoningSteps).map((step) => ({ type: 'step' as const, step: { ...step } }))];
-    if (store.tokenCount === this.sentTokens && !steps && segments.length === 0) return;
-    const messages = dataMessages(store, this.runId, this.seq, this.sentTokens, steps, segments);
+    if (store.tokenCount === this.sentTokens && store.stepCount === this.sentSteps && segments.length === 0) return;
+    const messages = dataMessages(store, this.runId, this.seq, this.sentTokens, this.sentSteps, segments);
     this.seq += messages.length;
     this.sentTokens = store.tokenCount;
     this.sentSteps = store.stepCount;
@@ -127,7 +120,7 @@ export class RunChannel {
  * message unless MAX_BATCH_BYTES splits it), runDone.
  */
 export function traceMessages(store: TraceStore, runId: number, summary: RunSummary, mode: RunMode = 'replay'): HostMessage[] {
-  const data = dataMessages(store, runId, 1, 0, stepColumns(store, 0), store.steps.map((step) => ({ type: 'step', step: { ...step } })));
+  const data = dataMessages(store, runId, 1, 0, 0, store.steps.map((step) => ({ type: 'step', step: { ...step } })));
   return [
     { type: 'runStart', runId, seq: 0, mode, meta: store.meta },
     ...data,

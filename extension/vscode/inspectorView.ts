@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { webviewHtml, makeNonce } from '../inspector/html';
+import { toWire } from '../inspector/wire';
 import { type HostMessage, type WebviewMessage, parseWebviewMessage } from '../protocol';
 
 /** Where the webview bundle lives (built from webview/main.tsx by esbuild.mjs). */
@@ -62,8 +63,9 @@ export class InspectorView implements vscode.Disposable {
   }
 
   /** Sends now if the webview is ready, else queues (init and status: newest wins). Never waits. */
-  post(message: HostMessage): void {
+  post(data: HostMessage): void {
     if (this.isDisposed) return;
+    const message = toWire(data);
     if (message.type === 'init') this.latestInit = message;
     if (this.ready) {
       void this.panel.webview.postMessage(message);
