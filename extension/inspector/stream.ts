@@ -12,21 +12,10 @@ function storeColumns(store: TraceStore, first: number, end: number, stepFirst: 
   const { expertsPerToken: k, nRoutedExperts: e, moeLayers, numLayers } = store.meta.model;
   const count = end - first;
   const L = moeLayers.length;
-  const columns = batchColumns(first, count, stepFirst, stepEnd - stepFirst, { routing: L * k, scores: L * e, layers: numLayers });
-  const { tokens, steps } = columns;
-  for (let l = 0; l < L; l++) {
-    const r = store.routing(l);
-    tokens.expertIds.set(r.expertIds.subarray(first * k, end * k), l * count * k);
-    tokens.weights.set(r.weights.subarray(first * k, end * k), l * count * k);
-    tokens.scores.set(r.scores.subarray(first * e, end * e), l * count * e);
-  }
-  tokens.ids.set(store.tokenIds().subarray(first, end));
+  const { tokens, steps } = batchColumns(first, count, stepFirst, stepEnd - stepFirst, { routing: L * k, scores: L * e, layers: numLayers });
+  store.copyTokens(first, end, tokens);
   tokens.texts = store.tokenTexts().slice(first, end);
-  tokens.segments.set(store.tokenSegments().subarray(first, end));
-  tokens.spans.set(store.sourceSpans().subarray(2 * first, 2 * end));
-  steps.tokensInCache.set(store.stepTokensInCache().subarray(stepFirst, stepEnd));
-  steps.kvBytes.set(store.stepKvBytes().subarray(stepFirst * numLayers, stepEnd * numLayers));
-  steps.runMs.set(store.stepRunMs().subarray(stepFirst, stepEnd));
+  store.copySteps(stepFirst, stepEnd, steps);
   return { tokens: count > 0 ? tokens : null, steps: stepEnd > stepFirst ? steps : null };
 }
 
@@ -96,7 +85,8 @@ export class RunChannel {
     this.lastFlush = performance.now();
     const store = this.store;
     if (!store) return;
-    const segments: SegmentEvent[] = [...this.relabels, ...store.steps.slice(this.sentReasoningSteps).map((step) => ({ type: 'step' as const, step: { ...step } }))];
+    const segments: SegmentEvent[] = this.relabels;
+    for (let i = this.sentReasoningSteps; i < store.steps.length; i++) segments.push({ type: 'step', step: { ...store.steps[i] } });
     if (store.tokenCount === this.sentTokens && store.stepCount === this.sentSteps && segments.length === 0) return;
     const messages = dataMessages(store, this.runId, this.seq, this.sentTokens, this.sentSteps, segments);
     this.seq += messages.length;

@@ -38,38 +38,28 @@ export interface RunBatch {
   segments: SegmentEvent[];
 }
 
-interface Column { readonly length: number; readonly byteOffset: number; readonly buffer: ArrayBufferLike; set(values: ArrayLike<number>): void }
-interface Ctor { new (buffer: ArrayBuffer, byteOffset: number, length: number): Column; readonly BYTES_PER_ELEMENT: number }
-type Name = 'kvBytes' | 'ids' | 'spans' | 'tokensInCache' | 'weights' | 'scores' | 'runMs' | 'expertIds' | 'segments';
-
-/** The columns in buffer order: widest elements first, so that every column starts aligned to its own size. */
-const LAYOUT: readonly { name: Name; type: Ctor; length: (tokens: number, steps: number, shape: BatchShape) => number }[] = [
-  { name: 'kvBytes', type: Float64Array, length: (_, s, sh) => s * sh.layers },
-  { name: 'ids', type: Int32Array, length: (n) => n },
-  { name: 'spans', type: Int32Array, length: (n) => 2 * n },
-  { name: 'tokensInCache', type: Int32Array, length: (_, s) => s },
-  { name: 'weights', type: Float32Array, length: (n, _, sh) => n * sh.routing },
-  { name: 'scores', type: Float32Array, length: (n, _, sh) => n * sh.scores },
-  { name: 'runMs', type: Float32Array, length: (_, s) => s },
-  { name: 'expertIds', type: Int16Array, length: (n, _, sh) => n * sh.routing },
-  { name: 'segments', type: Uint8Array, length: (n) => n },
-];
-
 interface Views { kvBytes: Float64Array; ids: Int32Array; spans: Int32Array; tokensInCache: Int32Array; weights: Float32Array; scores: Float32Array; runMs: Float32Array; expertIds: Int16Array; segments: Uint8Array }
 
-function byteLength(tokens: number, steps: number, shape: BatchShape): number {
-  return LAYOUT.reduce((bytes, c) => bytes + c.length(tokens, steps, shape) * c.type.BYTES_PER_ELEMENT, 0);
+/**
+ * The buffer's layout: the columns in this order, widest elements first, so that each starts aligned to
+ * its own size. Written out, one constructor per line: this runs for every batch, right after a model call.
+ */
+function views(buffer: ArrayBuffer, n: number, s: number, shape: BatchShape): Views {
+  let at = 0;
+  const kvBytes = new Float64Array(buffer, at, s * shape.layers); at += kvBytes.byteLength;
+  const ids = new Int32Array(buffer, at, n); at += ids.byteLength;
+  const spans = new Int32Array(buffer, at, 2 * n); at += spans.byteLength;
+  const tokensInCache = new Int32Array(buffer, at, s); at += tokensInCache.byteLength;
+  const weights = new Float32Array(buffer, at, n * shape.routing); at += weights.byteLength;
+  const scores = new Float32Array(buffer, at, n * shape.scores); at += scores.byteLength;
+  const runMs = new Float32Array(buffer, at, s); at += runMs.byteLength;
+  const expertIds = new Int16Array(buffer, at, n * shape.routing); at += expertIds.byteLength;
+  const segments = new Uint8Array(buffer, at, n);
+  return { kvBytes, ids, spans, tokensInCache, weights, scores, runMs, expertIds, segments };
 }
 
-function views(buffer: ArrayBuffer, tokens: number, steps: number, shape: BatchShape): Views {
-  const out: Partial<Record<Name, Column>> = {};
-  let offset = 0;
-  for (const c of LAYOUT) {
-    const length = c.length(tokens, steps, shape);
-    out[c.name] = new c.type(buffer, offset, length);
-    offset += length * c.type.BYTES_PER_ELEMENT;
-  }
-  return out as unknown as Views;
+function byteLength(n: number, s: number, shape: BatchShape): number {
+  return 8 * s * shape.layers + 4 * (3 * n + s + n * shape.routing + n * shape.scores + s) + 2 * n * shape.routing + n;
 }
 
 /**
@@ -85,6 +75,7 @@ export function batchColumns(firstToken: number, tokens: number, firstStep: numb
 }
 
 const NONE = new Float32Array(0);
+const ORDER = ['kvBytes', 'ids', 'spans', 'tokensInCache', 'weights', 'scores', 'runMs', 'expertIds', 'segments'] as const;
 
 /** runData in its wire form; other messages as they are. Copies only columns that are not already one buffer in the wire layout. */
 export function toWire(m: HostMessage): HostMessage | RunBatch {
@@ -94,25 +85,20 @@ export function toWire(m: HostMessage): HostMessage | RunBatch {
   const n = t ? t.count : 0;
   const steps = s ? s.count : 0;
   const shape: BatchShape = { routing: t && n ? t.expertIds.length / n : 0, scores: t && n ? t.scores.length / n : 0, layers: s && steps ? s.kvBytes.length / steps : 0 };
-  // in LAYOUT order
-  const given: readonly (Column & ArrayLike<number>)[] = [s?.kvBytes ?? NONE, t?.ids ?? NONE, t?.spans ?? NONE, s?.tokensInCache ?? NONE, t?.weights ?? NONE, t?.scores ?? NONE, s?.runMs ?? NONE, t?.expertIds ?? NONE, t?.segments ?? NONE];
-  let buffer = (t ? t.ids.buffer : s?.kvBytes.buffer) as ArrayBuffer | undefined;
-  let offset = 0;
-  for (let i = 0; i < LAYOUT.length && buffer; i++) {
-    const c = LAYOUT[i];
-    const length = c.length(n, steps, shape);
-    if (given[i].buffer !== buffer || given[i].byteOffset !== offset || given[i].length !== length) buffer = undefined;
-    offset += length * c.type.BYTES_PER_ELEMENT;
+  const given = [s?.kvBytes ?? NONE, t?.ids ?? NONE, t?.spans ?? NONE, s?.tokensInCache ?? NONE, t?.weights ?? NONE, t?.scores ?? NONE, s?.runMs ?? NONE, t?.expertIds ?? NONE, t?.segments ?? NONE];
+  const bytes = byteLength(n, steps, shape);
+  const first = t ? t.ids : s?.kvBytes;
+  // the channel's batches: the columns already lie end to end in one buffer of exactly this size, in this order
+  let buffer = first && first.buffer.byteLength === bytes ? first.buffer as ArrayBuffer : undefined;
+  let at = 0;
+  for (let i = 0; i < given.length && buffer; i++) {
+    if (given[i].buffer !== buffer || given[i].byteOffset !== at) buffer = undefined;
+    at += given[i].byteLength;
   }
-  if (!buffer || buffer.byteLength !== offset) {
-    buffer = new ArrayBuffer(byteLength(n, steps, shape));
-    let at = 0;
-    for (let i = 0; i < LAYOUT.length; i++) {
-      const c = LAYOUT[i];
-      const length = c.length(n, steps, shape);
-      new c.type(buffer, at, length).set(given[i]);
-      at += length * c.type.BYTES_PER_ELEMENT;
-    }
+  if (!buffer) {
+    buffer = new ArrayBuffer(bytes);
+    const out = views(buffer, n, steps, shape);
+    ORDER.forEach((name, i) => out[name].set(given[i]));
   }
   return {
     type: 'runBatch', runId: m.runId, seq: m.seq, shape, buffer, segments: m.segments,

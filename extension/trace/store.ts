@@ -39,6 +39,10 @@ class Column<A extends Float32Array | Float64Array | Int32Array | Int16Array | U
   view(): A {
     return this.data.subarray(0, this.length) as A;
   }
+  /** Copies values [from, to) into `target` at `at`. */
+  copyTo(target: ArrayLike<number> & { set(values: never, at: number): void }, from: number, to: number, at = 0): void {
+    target.set(this.data.subarray(from, to) as never, at);
+  }
   get bytesAllocated(): number {
     return this.data.byteLength;
   }
@@ -196,6 +200,32 @@ export class TraceStore {
   finish(done: TraceDone): void {
     if (!DONE_REASONS.includes(done.reason)) throw new Error(`unknown done reason ${done.reason}`);
     this.done = done;
+  }
+
+  /**
+   * Copies tokens [first, end) into `into`: ids, segments and spans from index 0, routing layer-major (MoE
+   * layer l's block of (end − first) × k ids, weights, and × E scores, at l times its size). One copy per
+   * column, no views of the store made on the way: the run channel's path, every 16 ms.
+   */
+  copyTokens(first: number, end: number, into: { ids: Int32Array; segments: Uint8Array; spans: Int32Array; expertIds: Int16Array; weights: Float32Array; scores: Float32Array }): void {
+    const { expertsPerToken: k, nRoutedExperts: e } = this.meta.model;
+    const n = end - first;
+    this.ids.copyTo(into.ids, first, end);
+    this.segments.copyTo(into.segments, first, end);
+    this.spans.copyTo(into.spans, 2 * first, 2 * end);
+    for (let l = 0; l < this.routingIds.length; l++) {
+      this.routingIds[l].copyTo(into.expertIds, first * k, end * k, l * n * k);
+      this.routingWeights[l].copyTo(into.weights, first * k, end * k, l * n * k);
+      this.routingScores[l].copyTo(into.scores, first * e, end * e, l * n * e);
+    }
+  }
+
+  /** Copies model calls [first, end) into `into` from index 0 (KV bytes step-major, numLayers per call). */
+  copySteps(first: number, end: number, into: { tokensInCache: Int32Array; kvBytes: Float64Array; runMs: Float32Array }): void {
+    const layers = this.meta.model.numLayers;
+    this.stepTokens.copyTo(into.tokensInCache, first, end);
+    this.stepKv.copyTo(into.kvBytes, first * layers, end * layers);
+    this.stepMs.copyTo(into.runMs, first, end);
   }
 
   tokenIds(): Int32Array { return this.ids.view(); }
