@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import { type HostMessage, type StepColumns, type TokenColumns, parseWebviewMessage } from '../extension/protocol';
 import type { SegmentEvent } from '../extension/trace/segmenter';
 import type { TraceStore } from '../extension/trace/store';
-import { MAX_BATCH_BYTES, RunChannel, traceMessages } from '../extension/inspector/stream';
+import { CHANNEL_SHARE, MAX_BATCH_BYTES, RunChannel, traceMessages } from '../extension/inspector/stream';
 import { runSummary } from '../extension/trace/figures';
 import { initialState, reduce } from '../webview/state';
 import { TraceFeeder, reshapeTrace } from '../bench/streams';
@@ -80,22 +80,45 @@ describe('inspector stream: live runs and replays become the same columns', () =
   it('posts from the step itself: the prefill at once, then the first step 16 ms past the last batch (a timer would fire a model call late)', async () => {
     const feeder = new TraceFeeder(store);
     const posted: HostMessage[] = [];
-    const channel = new RunChannel(3, (m) => posted.push(m), 16);
+    let clock = 1000;
+    const channel = new RunChannel(3, (m) => posted.push(m), 16, { now: () => clock });
     channel.start(feeder.live);
     feeder.next();
     channel.step();
     assert.equal(posted.length, 2, 'the prefill is posted before the first decode step starts');
     const prompt = feeder.live.tokenCount;
     feeder.next();
+    clock += 15.9;
     channel.step();
-    assert.equal(posted.length, 2, 'a step right after a batch waits for the next one');
+    assert.equal(posted.length, 2, 'a step within 16 ms of a batch waits for the next one');
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(posted.length, 2, 'nothing is posted while the thread is elsewhere (in the next model call)');
     feeder.next();
+    clock += 0.1;
     channel.step();
     const batch = posted[2];
     assert.ok(batch?.type === 'runData' && batch.tokens, 'the step that ends 16 ms after the last batch posts one');
     assert.deepEqual([batch.tokens.first, batch.tokens.count], [prompt, 2]);
+  });
+
+  it('posts less often when batches would take more than CHANNEL_SHARE of the thread, and every 16 ms when they are cheap', () => {
+    const cadence = (batchMs: number): number[] => {
+      const feeder = new TraceFeeder(store);
+      let clock = 0;
+      const at: number[] = [];
+      // each post costs batchMs on the clock; each model call 1 ms
+      const channel = new RunChannel(4, (m) => { if (m.type === 'runData') { at.push(clock); clock += batchMs; } }, 16, { now: () => clock });
+      channel.start(feeder.live);
+      while (feeder.next()) { channel.step(); clock += 1; }
+      return at.slice(1).map((t, i) => t - at[i]).slice(2);
+    };
+    const cheap = cadence(0.02);
+    assert.ok(cheap.every((gap) => gap >= 16 && gap < 17.1), `cheap batches every 16 ms: ${cheap}`);
+    const costly = cadence(0.2);
+    const expected = 0.2 / CHANNEL_SHARE;
+    assert.ok(costly.every((gap) => gap >= expected && gap < expected + 1.3), `0.2 ms batches every ${expected} ms: ${costly}`);
+    const slow = cadence(2);
+    assert.ok(slow.every((gap) => gap <= 53), `at most 50 ms between batches however slow: ${slow}`);
   });
 
   it('posts each batch as one buffer that holds exactly its columns: VS Code sends a typed array\'s whole buffer', () => {

@@ -49,13 +49,31 @@ function dataMessages(store: TraceStore, runId: number, seq: number, from: numbe
 }
 
 /**
+ * Most of the decode thread's time batches may take. In place, right after a model call, a batch costs
+ * ~30 us on an idle machine and 100-150 us on a busy one (its columns, VS Code's serialisation, all with
+ * cold caches): every 16 ms that is up to ~1% of decoding. Past this share the interval stretches (to
+ * MAX_INTERVAL_MS at most): the panel gets a batch every frame where that is cheap, and never costs the
+ * decode loop more than this.
+ */
+export const CHANNEL_SHARE = 0.005;
+const MAX_INTERVAL_MS = 50;
+
+export interface ChannelOptions {
+  /** Share of the thread batches may take (default CHANNEL_SHARE; Infinity: every intervalMs whatever they cost). */
+  maxShare?: number;
+  /** The clock, ms (default performance.now). */
+  now?: () => number;
+}
+
+/**
  * Streams one run to the webview: runStart, runData batches, runDone, numbered from 0. The decode loop
  * never waits for the webview. A batch — what the store gained since the last one: token and model-call
  * columns, reasoning steps, and the relabels of tokens already sent — is posted by `step` itself, at the
- * prefill and then once `intervalMs` has passed since the last batch (the webview coalesces further per
- * animation frame). Not by a timer: session.run holds the thread, so a timer set after step N fires only
- * after step N+1's model call (a slow model's panel would lag one step behind), and its work would land
- * inside the time measured as the model's.
+ * prefill and then once `intervalMs` has passed since the last batch, or longer where batches would
+ * otherwise take more than `maxShare` of the time (the webview coalesces further per animation frame).
+ * Not by a timer: session.run holds the thread, so a timer set after step N fires only after step N+1's
+ * model call (a slow model's panel would lag one step behind), and its work would land inside the time
+ * measured as the model's.
  */
 export class RunChannel {
   private seq = 0;
@@ -63,11 +81,23 @@ export class RunChannel {
   private sentSteps = 0;
   private sentReasoningSteps = 0;
   private relabels: SegmentEvent[] = [];
-  /** When the last batch was posted (performance.now()); -Infinity: the next step posts at once. */
+  /** When the last batch was posted (on `now`); -Infinity: the next step posts at once. */
   private lastFlush = -Infinity;
+  /** What a batch costs, ms: a moving average of the batches posted so far. */
+  private flushMs = 0;
   private store: TraceStore | undefined;
+  private readonly maxShare: number;
+  private readonly now: () => number;
 
-  constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = 16) {}
+  constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = 16, options: ChannelOptions = {}) {
+    this.maxShare = options.maxShare ?? CHANNEL_SHARE;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** The time between batches now, ms. */
+  get currentIntervalMs(): number {
+    return Math.max(this.intervalMs, Math.min(MAX_INTERVAL_MS, this.flushMs / this.maxShare));
+  }
 
   start(store: TraceStore, mode: RunMode = 'live', notice?: string): void {
     this.store = store;
@@ -77,12 +107,12 @@ export class RunChannel {
   /** After each model call, with its segment events (relabels travel with the next batch): posts a batch when one is due. */
   step(segments: readonly SegmentEvent[] = []): void {
     for (const e of segments) if (e.type === 'relabel') this.relabels.push(e);
-    if (performance.now() - this.lastFlush >= this.intervalMs) this.flush();
+    if (this.now() - this.lastFlush >= this.currentIntervalMs) this.flush();
   }
 
   /** Posts what the store gained since the last batch. */
   flush(): void {
-    this.lastFlush = performance.now();
+    this.lastFlush = this.now();
     const store = this.store;
     if (!store) return;
     const segments: SegmentEvent[] = this.relabels;
@@ -95,6 +125,8 @@ export class RunChannel {
     this.sentReasoningSteps = store.steps.length;
     this.relabels = [];
     for (const m of messages) this.post(m);
+    const ms = this.now() - this.lastFlush;
+    this.flushMs = this.flushMs === 0 ? ms : 0.8 * this.flushMs + 0.2 * ms;
   }
 
   /** The run ended: the rest (the store holds the steps its end closed), then runDone. */
