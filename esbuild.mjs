@@ -41,6 +41,7 @@ const configs = [
   // the webview in Chromium: tests and bench drive the browser with playwright-core
   { ...common, entryPoints: suites('test/webview'), outdir: 'dist/test-webview', external: withBrowser },
   { ...common, entryPoints: ['bench/webview.ts'], outfile: 'dist/bench/webview.js', external: withBrowser },
+  { ...webview, entryPoints: ['bench/pageWire.ts'], outfile: 'dist/bench/pageWire.js' },
   // the real-VS-Code suite (mocha stays external: it loads the suite files itself)
   {
     ...common, entryPoints: ['test/vscode/index.ts', ...suites('test/vscode'), 'test/vscode/driver.ts', 'test/vscode/electron.ts'],

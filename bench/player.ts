@@ -74,16 +74,23 @@ export function routingPool(trace: TraceStore, maxBytes = 24 * 2 ** 20): Routing
 }
 
 /**
- * Page script: `window.__play(schedule, pool)` posts every message at its time (checked every 4 ms, as
- * timers allow), filling its routing columns from the pool (layer-major, as RunChannel lays them out);
- * resolves with the seconds the stream took.
+ * Page script (after dist/bench/pageWire.js): `window.__play(schedule, pool)` posts every message at its
+ * time (checked every 4 ms, as timers allow) as the extension does, a batch as one runBatch, filling its
+ * routing columns from the pool (layer-major, as RunChannel lays them out) in the wire buffer; resolves
+ * with the seconds the stream took.
  */
 export const PLAYER = `window.__play = (schedule, pool) => new Promise((resolve) => {
   const { layers: L, k, experts: E, tokens: P } = pool;
+  const { batchColumns, toWire } = window.__wire;
   const fill = (m) => {
-    if (m.type !== 'runData' || !m.tokens || m.tokens.count === 0) return m;
+    if (m.type !== 'runData' || !m.tokens || m.tokens.count === 0) return toWire(m);
     const { first, count: c } = m.tokens;
-    const ids = new Int16Array(L * c * k), weights = new Float32Array(L * c * k), scores = new Float32Array(L * c * E);
+    const s = m.steps;
+    const columns = batchColumns(first, c, s ? s.first : 0, s ? s.count : 0, { routing: L * k, scores: L * E, layers: s && s.count ? s.kvBytes.length / s.count : 0 });
+    for (const key of ['ids', 'segments', 'spans']) columns.tokens[key].set(m.tokens[key]);
+    columns.tokens.texts = m.tokens.texts;
+    if (s) for (const key of ['tokensInCache', 'kvBytes', 'runMs']) columns.steps[key].set(s[key]);
+    const { expertIds: ids, weights, scores } = columns.tokens;
     for (let l = 0; l < L; l++) {
       for (let t = 0; t < c;) {
         const p = (first + t) % P, n = Math.min(c - t, P - p);
@@ -93,7 +100,7 @@ export const PLAYER = `window.__play = (schedule, pool) => new Promise((resolve)
         t += n;
       }
     }
-    return { ...m, tokens: { ...m.tokens, expertIds: ids, weights, scores } };
+    return toWire({ ...m, tokens: columns.tokens, steps: s ? columns.steps : null });
   };
   const t0 = performance.now();
   let i = 0;

@@ -13,6 +13,8 @@
  *     co-activation, paths, vocabulary, confidence and the contrasts are drawn (median of 3). goal ≤ 1000
  * Build first with `node esbuild.mjs --production` (npm run bench:webview does).
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { traceMessages } from '../extension/inspector/stream';
 import { type HostMessage, PROTOCOL_VERSION } from '../extension/protocol';
@@ -86,6 +88,7 @@ async function streamLive(browser: Browser, server: HarnessServer, trace: TraceS
   await page.post([initFor(trace, 'live', source)]);
   const schedule = scheduledStream(trace, 10, RATE);
   // in pieces: DevTools' pipe takes at most 100 MB per message
+  await page.page.evaluate(await readFile(join(__dirname, 'pageWire.js'), 'utf8'));
   await page.page.evaluate(`window.__schedule = []; window.__pool = ${valueScript(routingPool(trace))}; ${PLAYER}`);
   for (let i = 0; i < schedule.length; i += 2000) await page.page.evaluate(`window.__schedule.push(...${valueScript(schedule.slice(i, i + 2000))})`);
   await page.page.evaluate(FRAME_PROBE);
