@@ -141,10 +141,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const sampled = rand() < 0.3;
       const settings = { ...DEFAULT_SAMPLING, maxNewTokens: 1 + pick(maxTokens), ...(sampled ? { temperature: 0.8, topP: 0.95, seed: pick(1000) } : {}) };
       const prompt = formatPrompt(m.folder, programs[pick(programs.length)].program);
-      // the panel: a channel that may be dropped mid-stream (the old panel's messages go nowhere) and replaced by a new one
+      // the panel: a channel that may be dropped mid-stream (the old panel's messages go nowhere) and replaced by a new one;
+      // it posts after every step, whatever batches cost (the most messages a run can make)
       const first: HostMessage[] = [];
       let posted = first;
-      let channel = new RunChannel(i * 2, (msg) => first.push(msg), 0);
+      let channel = new RunChannel(i * 2, (msg) => first.push(msg), 0, { maxShare: Infinity });
       const reopenAt = rand() < 0.3 ? pick(maxTokens) : -1;
       const events = run(m, { prompt, settings, signal: abort.signal });
       let runStore: TraceStore | undefined;
@@ -160,7 +161,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           if (e.step === reopenAt && runStore) {
             const reopened: HostMessage[] = [];
             posted = reopened;
-            channel = new RunChannel(i * 2 + 1, (msg) => reopened.push(msg), 0);
+            channel = new RunChannel(i * 2 + 1, (msg) => reopened.push(msg), 0, { maxShare: Infinity });
             channel.start(runStore);
             report.panelReopens++;
           }
