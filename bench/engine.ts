@@ -2,7 +2,8 @@
  * Engine benchmark (not a test): prints one figure per line, each a median over rounds measured in this
  * run, on the path a user has — run() → RunChannel → a VS Code-style serialised postMessage.
  *   decode tok/s                     greedy decoding of held-out programs through run(), batch 1
- *   routing outputs overhead         decode time per token of the model vs the same graph without routing outputs
+ *   routing outputs overhead         decode steps (model call, routing read, store append) of the graph vs the same graph
+ *                                    without routing outputs, the two in lockstep
  *   loop overhead                    (wall − time inside session.run) / wall for whole runs, channel included
  *   cold first token ms (cpu)        process start → first generated token, in a fresh process (bench/cold.ts)
  *   trace bytes per token            measured: the JSON trace file's bytes / tokens, and the store's columns
@@ -16,14 +17,17 @@ import { promisify } from 'node:util';
 import { type LoadedModel, loadModel } from '../extension/engine/model';
 import { formatPrompt } from '../extension/engine/modelDir';
 import { withoutGraphOutputs } from '../extension/engine/onnxGraph';
-import { run } from '../extension/engine/run';
+import { Decoder } from '../extension/engine/decoder';
+import { run, traceMeta } from '../extension/engine/run';
+import { argmax } from '../extension/engine/sampler';
 import { fixedSample, readHeldout } from '../extension/eval/heldout';
 import { RunChannel } from '../extension/inspector/stream';
 import { toWire } from '../extension/inspector/wire';
 import type { HostMessage } from '../extension/protocol';
 import { traceToJson } from '../extension/trace/jsonFormat';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
-import type { TraceStore } from '../extension/trace/store';
+import { TraceStore } from '../extension/trace/store';
+import { Segment } from '../extension/trace/types';
 import { median, percentile, serializeLikeVsCode } from './measure';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -81,6 +85,37 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
   }
 }
 
+/**
+ * Greedy decoding of `prompt` on both graphs at once, step by step, `withFirst` deciding which runs first at
+ * even steps (the other first at odd ones). A step is the decoder's call (session.run and reading the
+ * routing into columns) and the store's append of the token with its routing. Returns each graph's step ms.
+ */
+async function lockstep(withRouting: LoadedModel, bare: LoadedModel, prompt: string, withFirst: boolean): Promise<{ with: number[]; bare: number[] }> {
+  const sides = [withRouting, bare].map((model) => ({ model, decoder: new Decoder(model), store: new TraceStore(traceMeta(model, { prompt, settings: DEFAULT_SAMPLING })), ms: [] as number[] }));
+  try {
+    const { ids } = withRouting.folder.tokenizer.encode(prompt);
+    const outs = [];
+    for (const side of sides) outs.push(await side.decoder.forward(ids));
+    const { eosTokenIds, maxPositions } = withRouting.folder.config;
+    for (let step = 0; step < TOKENS && sides[0].decoder.position < maxPositions; step++) {
+      const id = argmax(outs[0].logits);
+      if (eosTokenIds.includes(id)) break;
+      const order = (step % 2 === 0) === withFirst ? [0, 1] : [1, 0];
+      for (const j of order) {
+        const side = sides[j];
+        const started = performance.now();
+        outs[j] = await side.decoder.forward([id]);
+        side.store.addToken(id, '', Segment.Answer, [-1, -1], outs[j].routing.layers);
+        side.ms.push(performance.now() - started);
+      }
+      if (argmax(outs[1].logits) !== argmax(outs[0].logits)) throw new Error('the graph without routing outputs predicts another token: it is not the same model');
+    }
+    return { with: sides[0].ms, bare: sides[1].ms };
+  } finally {
+    for (const side of sides) side.decoder.dispose();
+  }
+}
+
 async function coldFirstToken(): Promise<number> {
   const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, 'cold.js')], { cwd: ROOT });
   const m = /first token ms: ([\d.]+)/.exec(stdout);
@@ -98,21 +133,26 @@ async function main(): Promise<void> {
     const prompts = programs.map((p) => formatPrompt(model.folder, p.program));
     for (const p of prompts.slice(0, 3)) { await decodeOne(model, p, true); await decodeOne(bare, p, false); } // warm-up
 
-    // pairs of runs on the same prompt, one with and one without routing outputs (neither through the
-    // channel), in alternating order, compared step by step (the same step holds the same cache in both):
-    // machine noise moves both halves of a pair alike, and the median of the ratios drops outliers
+    // the two graphs in lockstep on the same prompt: each decode step runs on one, then on the other (the
+    // order alternating), so the two calls compared are ~1 ms apart and the machine's drift, which moves
+    // separate runs by ±10%, cancels; the median of the ratios drops outliers
     const overhead: number[] = [];
+    /** The same, per prompt and round: the summed steps of each graph. */
+    const perRun: number[] = [];
     const loop: number[] = [];
     const speed: number[] = [];
     let last: RunResult | undefined;
     for (let r = 0; r < ROUNDS; r++) {
       for (const [i, prompt] of prompts.entries()) {
-        const first = (r + i) % 2 === 0;
-        const a = first ? await decodeOne(model, prompt, false) : undefined;
-        const b = await decodeOne(bare, prompt, false);
-        const withRouting = a ?? await decodeOne(model, prompt, false);
-        const steps = Math.min(withRouting.stepMs.length, b.stepMs.length);
-        for (let s = 0; s < steps; s++) overhead.push((100 * (withRouting.stepMs[s] - b.stepMs[s])) / b.stepMs[s]);
+        const pair = await lockstep(model, bare, prompt, (r + i) % 2 === 0);
+        let withMs = 0;
+        let bareMs = 0;
+        for (let s = 0; s < pair.with.length; s++) {
+          overhead.push((100 * (pair.with[s] - pair.bare[s])) / pair.bare[s]);
+          withMs += pair.with[s];
+          bareMs += pair.bare[s];
+        }
+        perRun.push((100 * (withMs - bareMs)) / bareMs);
         // the user's path: the same run through the channel, serialised as VS Code posts it
         const user = await decodeOne(model, prompt, true);
         loop.push((100 * (user.wallMs - user.runMs)) / user.wallMs);
@@ -124,9 +164,10 @@ async function main(): Promise<void> {
     const store = last?.store as TraceStore;
     const json = Buffer.byteLength(traceToJson(store));
     const spread = (xs: number[]) => `interquartile ${percentile(xs, 25).toFixed(1)} to ${percentile(xs, 75).toFixed(1)}`;
-    console.log(`model: ${model.folder.dir}, provider ${model.provider}, ${prompts.length} prompts × ${ROUNDS} rounds of up to ${TOKENS} tokens (medians over ${overhead.length} pairs of steps)`);
+    console.log(`model: ${model.folder.dir}, provider ${model.provider}, ${prompts.length} prompts × ${ROUNDS} rounds of up to ${TOKENS} tokens`);
     console.log(`decode tok/s (${model.provider}): ${median(speed).toFixed(0)}`);
-    console.log(`routing outputs overhead: ${median(overhead).toFixed(1)}% (${spread(overhead)}; baseline: the same graph without its routing outputs and the nodes only they used)`);
+    console.log(`routing outputs overhead: ${median(overhead).toFixed(1)}% (median of ${overhead.length} steps run on both graphs in lockstep, ${spread(overhead)}; per prompt ${median(perRun).toFixed(1)}%, ${spread(perRun)}; `
+      + 'baseline: the same graph without its routing outputs and the nodes only they used)');
     console.log(`loop overhead: ${median(loop).toFixed(1)}% (wall vs session.run, RunChannel + serialised posts included; ${spread(loop)})`);
     console.log(`cold first token ms (${provider}): ${median(cold).toFixed(0)} (runs: ${cold.map((x) => x.toFixed(0)).join(', ')})`);
     console.log(`trace bytes per token: ${(json / store.tokenCount).toFixed(0)} in the JSON file (${store.tokenCount} tokens, ${json} bytes); `
