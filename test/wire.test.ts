@@ -9,6 +9,7 @@ import type { TraceStore } from '../extension/trace/store';
 import { Segment } from '../extension/trace/types';
 import { initialState, reduce } from '../webview/state';
 import { recordRun } from './webview/record';
+import { reshapeTrace } from '../bench/streams';
 
 type Data = Extract<HostMessage, { type: 'runData' }>;
 
@@ -32,9 +33,17 @@ describe('runData on the wire: one buffer per batch, views of it in the webview'
     for (const m of data) {
       const wire = toWire(m) as RunBatch;
       assert.equal(wire.type, 'runBatch');
-      if (m.tokens) assert.equal(wire.buffer, m.tokens.ids.buffer, 'the columns were filled in the wire layout: no copy');
+      const filled = m.tokens ? m.tokens.ids : m.steps?.kvBytes;
+      assert.equal(wire.buffer, filled?.buffer, 'the columns were filled in the wire layout: no copy (steps-only and split batches too)');
       assert.deepEqual(plain(fromWire(wire)), plain(m));
     }
+  });
+
+  it('sends the batches of a split replay without a copy too (the earlier ones carry no model calls)', () => {
+    const large = reshapeTrace(store, 48, 128, 8);
+    const data = traceMessages(large, 13, runSummary(large)).filter((m): m is Data => m.type === 'runData');
+    assert.ok(data.length > 1 && data[0].steps === null);
+    for (const m of data) assert.equal((toWire(m) as RunBatch).buffer, m.tokens?.ids.buffer);
   });
 
   it('copies columns made elsewhere into the layout, router scores left out included', () => {
@@ -47,6 +56,7 @@ describe('runData on the wire: one buffer per batch, views of it in the webview'
     assert.deepEqual(plain(fromWire(wire)), plain(m));
     const stepsOnly: Data = { ...m, tokens: null };
     assert.deepEqual(plain(fromWire(toWire(stepsOnly) as RunBatch)), plain(stepsOnly));
+    assert.throws(() => toWire({ ...m, tokens: { ...tokens, spans: Int32Array.of(-1, -1) } }), RangeError, 'columns that do not match their counts are the host\'s bug, not sent');
   });
 
   it('is one binary part and a few JSON values when VS Code serialises it', () => {
@@ -76,7 +86,11 @@ describe('runData on the wire: one buffer per batch, views of it in the webview'
       { ...wire, tokens: wire.tokens && { ...wire.tokens, count: -1 } },
       { ...wire, shape: { ...wire.shape, routing: 1.5 } },
       { ...wire, shape: undefined as never },
+      { ...wire, segments: undefined as never },
     ];
+    const detached = new ArrayBuffer(0);
+    structuredClone(detached, { transfer: [detached] });
+    assert.equal(fromWire({ ...wire, tokens: null, steps: null, shape: { routing: 0, scores: 0, layers: 0 }, buffer: detached }), null, 'a detached buffer');
     const start = messages.slice(0, 1).reduce(reduce, initialState);
     for (const b of broken) {
       assert.equal(fromWire(b), null);

@@ -86,13 +86,16 @@ export function toWire(m: HostMessage): HostMessage | RunBatch {
   const steps = s ? s.count : 0;
   const shape: BatchShape = { routing: t && n ? t.expertIds.length / n : 0, scores: t && n ? t.scores.length / n : 0, layers: s && steps ? s.kvBytes.length / steps : 0 };
   const given = [s?.kvBytes ?? NONE, t?.ids ?? NONE, t?.spans ?? NONE, s?.tokensInCache ?? NONE, t?.weights ?? NONE, t?.scores ?? NONE, s?.runMs ?? NONE, t?.expertIds ?? NONE, t?.segments ?? NONE];
+  const lengths = [steps * shape.layers, n, 2 * n, steps, n * shape.routing, n * shape.scores, steps, n * shape.routing, n];
+  if (given.some((column, i) => column.length !== lengths[i])) throw new RangeError(`runData ${m.runId}/${m.seq}: its columns do not match ${n} tokens and ${steps} model calls`);
   const bytes = byteLength(n, steps, shape);
   const first = t ? t.ids : s?.kvBytes;
-  // the channel's batches: the columns already lie end to end in one buffer of exactly this size, in this order
+  // the channel's batches: the columns already lie end to end in one buffer of exactly this size, in this
+  // order (an empty column may be any array: it takes no bytes)
   let buffer = first && first.buffer.byteLength === bytes ? first.buffer as ArrayBuffer : undefined;
   let at = 0;
   for (let i = 0; i < given.length && buffer; i++) {
-    if (given[i].buffer !== buffer || given[i].byteOffset !== at) buffer = undefined;
+    if (given[i].length > 0 && (given[i].buffer !== buffer || given[i].byteOffset !== at)) buffer = undefined;
     at += given[i].byteLength;
   }
   if (!buffer) {
@@ -112,12 +115,17 @@ const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as numb
 /** A runBatch as runData whose columns are views of its buffer; null when its sizes do not add up. */
 export function fromWire(w: RunBatch): RunData | null {
   const { tokens: t, steps: s, shape } = w;
-  if (!shape || !count(shape.routing) || !count(shape.scores) || !count(shape.layers) || !(w.buffer instanceof ArrayBuffer)) return null;
+  if (!shape || !count(shape.routing) || !count(shape.scores) || !count(shape.layers) || !(w.buffer instanceof ArrayBuffer) || !Array.isArray(w.segments)) return null;
   if ((t && (!count(t.first) || !count(t.count) || !Array.isArray(t.texts) || t.texts.length !== t.count)) || (s && (!count(s.first) || !count(s.count)))) return null;
   const n = t?.count ?? 0;
   const steps = s?.count ?? 0;
   if (w.buffer.byteLength !== byteLength(n, steps, shape)) return null;
-  const v = views(w.buffer, n, steps, shape);
+  let v: Views;
+  try {
+    v = views(w.buffer, n, steps, shape);
+  } catch {
+    return null; // a detached buffer
+  }
   return {
     type: 'runData', runId: w.runId, seq: w.seq, segments: w.segments,
     tokens: t ? { first: t.first, count: n, texts: t.texts, ids: v.ids, segments: v.segments, spans: v.spans, expertIds: v.expertIds, weights: v.weights, scores: v.scores } : null,
