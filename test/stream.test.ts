@@ -119,6 +119,20 @@ describe('inspector stream: live runs and replays become the same columns', () =
     assert.ok(costly.every((gap) => gap >= expected && gap < expected + 1.3), `0.2 ms batches every ${expected} ms: ${costly}`);
     const slow = cadence(2);
     assert.ok(slow.every((gap) => gap <= 53), `at most 50 ms between batches however slow: ${slow}`);
+    assert.throws(() => new RunChannel(5, () => {}, 16, { maxShare: 0 }), RangeError);
+  });
+
+  it('keeps the prefill\'s batch (the whole prompt) out of the cost it spaces batches by', () => {
+    const feeder = new TraceFeeder(store);
+    let clock = 0;
+    const at: number[] = [];
+    let posts = 0;
+    // the prefill's batch costs 5 ms, every later one 0.02 ms
+    const channel = new RunChannel(6, (m) => { if (m.type === 'runData') { at.push(clock); clock += posts++ === 0 ? 5 : 0.02; } }, 16, { now: () => clock });
+    channel.start(feeder.live);
+    for (let i = 0; i < 80 && feeder.next(); i++) { channel.step(); clock += 1; }
+    const gaps = at.slice(1).map((t, i) => t - at[i]);
+    assert.ok(gaps.length >= 3 && gaps.every((gap) => gap < 22), `batches every ~16 ms from the first decode step on: ${gaps}`);
   });
 
   it('posts each batch as one buffer that holds exactly its columns: VS Code sends a typed array\'s whole buffer', () => {

@@ -83,14 +83,16 @@ export class RunChannel {
   private relabels: SegmentEvent[] = [];
   /** When the last batch was posted (on `now`); -Infinity: the next step posts at once. */
   private lastFlush = -Infinity;
-  /** What a batch costs, ms: a moving average of the batches posted so far. */
+  /** What a batch costs, ms: a moving average of the batches posted after the prefill's. */
   private flushMs = 0;
+  private batches = 0;
   private store: TraceStore | undefined;
   private readonly maxShare: number;
   private readonly now: () => number;
 
   constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = 16, options: ChannelOptions = {}) {
     this.maxShare = options.maxShare ?? CHANNEL_SHARE;
+    if (!(this.maxShare > 0)) throw new RangeError(`maxShare must be above 0, not ${this.maxShare}`);
     this.now = options.now ?? (() => performance.now());
   }
 
@@ -125,8 +127,11 @@ export class RunChannel {
     this.sentReasoningSteps = store.steps.length;
     this.relabels = [];
     for (const m of messages) this.post(m);
-    const ms = this.now() - this.lastFlush;
-    this.flushMs = this.flushMs === 0 ? ms : 0.8 * this.flushMs + 0.2 * ms;
+    // the prefill's batch carries the whole prompt: the cadence follows the batches after it
+    if (++this.batches > 1) {
+      const ms = this.now() - this.lastFlush;
+      this.flushMs = this.flushMs === 0 ? ms : 0.8 * this.flushMs + 0.2 * ms;
+    }
   }
 
   /** The run ended: the rest (the store holds the steps its end closed), then runDone. */
