@@ -117,7 +117,9 @@ function attentionMasks(model: LoadedModel): AttentionMasks {
     const ones = new BigInt64Array(model.folder.config.maxPositions).fill(1n);
     const byLength: ort.Tensor[] = [];
     masks = {
-      get: (length) => byLength[length] ??= new ort.Tensor('int64', length <= ones.length ? ones.subarray(0, length) : new BigInt64Array(length).fill(1n), [1, length]),
+      // past the context (which run() never feeds) a mask is made each time, not kept
+      get: (length) => (length <= ones.length ? byLength[length] ??= new ort.Tensor('int64', ones.subarray(0, length), [1, length])
+        : new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length])),
     };
     MASKS.set(model, masks);
   }
