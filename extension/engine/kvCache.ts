@@ -5,8 +5,11 @@ const BYTES_PER_ELEMENT: Partial<Record<ort.Tensor.Type, number>> = {
   float32: 4, float16: 2, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1,
 };
 
+/** A tensor's bytes, from its shape and type (a loop, no closure: the decode loop calls this for every cache, every step). */
 export function tensorBytes(t: ort.Tensor): number {
-  return t.dims.reduce((a, b) => a * b, 1) * (BYTES_PER_ELEMENT[t.type] ?? 4);
+  let elements = 1;
+  for (let d = 0; d < t.dims.length; d++) elements *= t.dims[d];
+  return elements * (BYTES_PER_ELEMENT[t.type] ?? 4);
 }
 
 /**
@@ -16,15 +19,12 @@ export function tensorBytes(t: ort.Tensor): number {
  */
 export class KvCache {
   private readonly presents: Set<string>;
-  /** Bytes per element of each spec's tensors. */
-  private readonly elementBytes: number[];
   private readonly bytes: Float64Array;
   private length = 0;
 
   /** `numLayers`: the model's layers, cached or not (bytes are reported for each). */
   constructor(private readonly specs: readonly CacheSpec[], numLayers = specs.reduce((n, s) => Math.max(n, s.layer + 1), 0)) {
     this.presents = new Set(specs.map((s) => s.present));
-    this.elementBytes = specs.map((s) => BYTES_PER_ELEMENT[s.type] ?? 4);
     this.bytes = new Float64Array(numLayers);
     this.reset();
   }
@@ -48,18 +48,14 @@ export class KvCache {
 
   /** Takes the present outputs of a step; they are owned by the cache from now on. */
   update(outputs: Record<string, ort.Tensor>, addedTokens: number): void {
+    this.bytes.fill(0);
     const feeds = this.pastFeeds;
-    const bytes = this.bytes;
-    bytes.fill(0);
-    for (let i = 0; i < this.specs.length; i++) {
-      const spec = this.specs[i];
+    for (const spec of this.specs) {
       const next = outputs[spec.present];
       if (!next) throw new Error(`step returned no ${spec.present}`);
       feeds[spec.past].dispose();
       feeds[spec.past] = next;
-      let elements = 1;
-      for (let d = 0; d < next.dims.length; d++) elements *= next.dims[d];
-      bytes[spec.layer] += elements * this.elementBytes[i];
+      this.bytes[spec.layer] += tensorBytes(next);
     }
     this.length += addedTokens;
   }
