@@ -42,24 +42,34 @@ interface Views { kvBytes: Float64Array; ids: Int32Array; spans: Int32Array; tok
 
 /**
  * The buffer's layout: the columns in this order, widest elements first, so that each starts aligned to
- * its own size. Written out, one constructor per line: this runs for every batch, right after a model call.
+ * its own size. `columnLengths` gives their lengths in that order, `views` makes them.
  */
-function views(buffer: ArrayBuffer, n: number, s: number, shape: BatchShape): Views {
-  let at = 0;
-  const kvBytes = new Float64Array(buffer, at, s * shape.layers); at += kvBytes.byteLength;
-  const ids = new Int32Array(buffer, at, n); at += ids.byteLength;
-  const spans = new Int32Array(buffer, at, 2 * n); at += spans.byteLength;
-  const tokensInCache = new Int32Array(buffer, at, s); at += tokensInCache.byteLength;
-  const weights = new Float32Array(buffer, at, n * shape.routing); at += weights.byteLength;
-  const scores = new Float32Array(buffer, at, n * shape.scores); at += scores.byteLength;
-  const runMs = new Float32Array(buffer, at, s); at += runMs.byteLength;
-  const expertIds = new Int16Array(buffer, at, n * shape.routing); at += expertIds.byteLength;
-  const segments = new Uint8Array(buffer, at, n);
-  return { kvBytes, ids, spans, tokensInCache, weights, scores, runMs, expertIds, segments };
+const ORDER = ['kvBytes', 'ids', 'spans', 'tokensInCache', 'weights', 'scores', 'runMs', 'expertIds', 'segments'] as const;
+const ELEMENT_BYTES = [8, 4, 4, 4, 4, 4, 4, 2, 1];
+
+function columnLengths(n: number, s: number, shape: BatchShape): number[] {
+  return [s * shape.layers, n, 2 * n, s, n * shape.routing, n * shape.scores, s, n * shape.routing, n];
 }
 
-function byteLength(n: number, s: number, shape: BatchShape): number {
-  return 8 * s * shape.layers + 4 * (3 * n + s + n * shape.routing + n * shape.scores + s) + 2 * n * shape.routing + n;
+function byteLength(lengths: readonly number[]): number {
+  let bytes = 0;
+  for (let i = 0; i < lengths.length; i++) bytes += lengths[i] * ELEMENT_BYTES[i];
+  return bytes;
+}
+
+/** The columns as views of `buffer`. Written out, one constructor per line: this runs for every batch, right after a model call. */
+function views(buffer: ArrayBuffer, lengths: readonly number[]): Views {
+  let at = 0;
+  const kvBytes = new Float64Array(buffer, at, lengths[0]); at += kvBytes.byteLength;
+  const ids = new Int32Array(buffer, at, lengths[1]); at += ids.byteLength;
+  const spans = new Int32Array(buffer, at, lengths[2]); at += spans.byteLength;
+  const tokensInCache = new Int32Array(buffer, at, lengths[3]); at += tokensInCache.byteLength;
+  const weights = new Float32Array(buffer, at, lengths[4]); at += weights.byteLength;
+  const scores = new Float32Array(buffer, at, lengths[5]); at += scores.byteLength;
+  const runMs = new Float32Array(buffer, at, lengths[6]); at += runMs.byteLength;
+  const expertIds = new Int16Array(buffer, at, lengths[7]); at += expertIds.byteLength;
+  const segments = new Uint8Array(buffer, at, lengths[8]);
+  return { kvBytes, ids, spans, tokensInCache, weights, scores, runMs, expertIds, segments };
 }
 
 /**
@@ -67,7 +77,8 @@ function byteLength(n: number, s: number, shape: BatchShape): number {
  * fill them and `toWire` sends that buffer as it is.
  */
 export function batchColumns(firstToken: number, tokens: number, firstStep: number, steps: number, shape: BatchShape): { tokens: TokenColumns; steps: StepColumns } {
-  const v = views(new ArrayBuffer(byteLength(tokens, steps, shape)), tokens, steps, shape);
+  const lengths = columnLengths(tokens, steps, shape);
+  const v = views(new ArrayBuffer(byteLength(lengths)), lengths);
   return {
     tokens: { first: firstToken, count: tokens, ids: v.ids, texts: [], segments: v.segments, spans: v.spans, expertIds: v.expertIds, weights: v.weights, scores: v.scores },
     steps: { first: firstStep, count: steps, tokensInCache: v.tokensInCache, kvBytes: v.kvBytes, runMs: v.runMs },
@@ -75,7 +86,6 @@ export function batchColumns(firstToken: number, tokens: number, firstStep: numb
 }
 
 const NONE = new Float32Array(0);
-const ORDER = ['kvBytes', 'ids', 'spans', 'tokensInCache', 'weights', 'scores', 'runMs', 'expertIds', 'segments'] as const;
 
 /** runData in its wire form; other messages as they are. Copies only columns that are not already one buffer in the wire layout. */
 export function toWire(m: HostMessage): HostMessage | RunBatch {
@@ -86,9 +96,9 @@ export function toWire(m: HostMessage): HostMessage | RunBatch {
   const steps = s ? s.count : 0;
   const shape: BatchShape = { routing: t && n ? t.expertIds.length / n : 0, scores: t && n ? t.scores.length / n : 0, layers: s && steps ? s.kvBytes.length / steps : 0 };
   const given = [s?.kvBytes ?? NONE, t?.ids ?? NONE, t?.spans ?? NONE, s?.tokensInCache ?? NONE, t?.weights ?? NONE, t?.scores ?? NONE, s?.runMs ?? NONE, t?.expertIds ?? NONE, t?.segments ?? NONE];
-  const lengths = [steps * shape.layers, n, 2 * n, steps, n * shape.routing, n * shape.scores, steps, n * shape.routing, n];
+  const lengths = columnLengths(n, steps, shape);
   if (given.some((column, i) => column.length !== lengths[i])) throw new RangeError(`runData ${m.runId}/${m.seq}: its columns do not match ${n} tokens and ${steps} model calls`);
-  const bytes = byteLength(n, steps, shape);
+  const bytes = byteLength(lengths);
   const first = t ? t.ids : s?.kvBytes;
   // the channel's batches: the columns already lie end to end in one buffer of exactly this size, in this
   // order (an empty column may be any array: it takes no bytes)
@@ -100,7 +110,7 @@ export function toWire(m: HostMessage): HostMessage | RunBatch {
   }
   if (!buffer) {
     buffer = new ArrayBuffer(bytes);
-    const out = views(buffer, n, steps, shape);
+    const out = views(buffer, lengths);
     ORDER.forEach((name, i) => out[name].set(given[i]));
   }
   return {
@@ -119,10 +129,11 @@ export function fromWire(w: RunBatch): RunData | null {
   if ((t && (!count(t.first) || !count(t.count) || !Array.isArray(t.texts) || t.texts.length !== t.count)) || (s && (!count(s.first) || !count(s.count)))) return null;
   const n = t?.count ?? 0;
   const steps = s?.count ?? 0;
-  if (w.buffer.byteLength !== byteLength(n, steps, shape)) return null;
+  const lengths = columnLengths(n, steps, shape);
+  if (w.buffer.byteLength !== byteLength(lengths)) return null;
   let v: Views;
   try {
-    v = views(w.buffer, n, steps, shape);
+    v = views(w.buffer, lengths);
   } catch {
     return null; // a detached buffer
   }
