@@ -46,10 +46,9 @@ async function withoutRouting(dir: string): Promise<string> {
 }
 
 interface RunResult {
-  /** Wall ms of the decode steps, their count, and each one. */
+  /** Wall ms of the decode steps, and their count. */
   decodeMs: number;
   tokens: number;
-  stepMs: number[];
   /** Whole-run wall ms and time inside session.run, channel included. */
   wallMs: number;
   runMs: number;
@@ -62,7 +61,6 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
   let tokens = 0;
   let runMs = 0;
   let posted = 0;
-  const stepMs: number[] = [];
   const started = performance.now();
   const ch = channel ? new RunChannel(1, (m: HostMessage) => { posted += serializeLikeVsCode(toWire(m)).bytes; }) : undefined;
   const events = run(model, { prompt, settings: { ...DEFAULT_SAMPLING, maxNewTokens: TOKENS } });
@@ -70,14 +68,14 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
     const next = await events.next();
     if (next.done) {
       if (channel && posted === 0) throw new Error('the channel posted nothing');
-      return { decodeMs, tokens, stepMs, wallMs: performance.now() - started, runMs, store: next.value };
+      return { decodeMs, tokens, wallMs: performance.now() - started, runMs, store: next.value };
     }
     const e = next.value;
     if (e.type === 'start') ch?.start(e.store);
     else if (e.type === 'step') {
       ch?.step(e.segments);
       runMs += e.runMs;
-      if (e.phase === 'decode') { decodeMs += e.wallMs; tokens++; stepMs.push(e.wallMs); }
+      if (e.phase === 'decode') { decodeMs += e.wallMs; tokens++; }
     } else {
       const { type: _, ...summary } = e;
       ch?.done(summary);
@@ -91,7 +89,7 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
  * routing into columns) and the store's append of the token with its routing. Returns each graph's step ms.
  */
 async function lockstep(withRouting: LoadedModel, bare: LoadedModel, prompt: string, withFirst: boolean): Promise<{ with: number[]; bare: number[] }> {
-  const sides = [withRouting, bare].map((model) => ({ model, decoder: new Decoder(model), store: new TraceStore(traceMeta(model, { prompt, settings: DEFAULT_SAMPLING })), ms: [] as number[] }));
+  const sides = [withRouting, bare].map((model) => ({ decoder: new Decoder(model), store: new TraceStore(traceMeta(model, { prompt, settings: DEFAULT_SAMPLING })), ms: [] as number[] }));
   try {
     const { ids } = withRouting.folder.tokenizer.encode(prompt);
     const outs = [];
