@@ -5,6 +5,9 @@ import { parseCacheName, pastFor, routedLayers } from '../extension/engine/contr
 import { StepRouting, contractReader } from '../extension/engine/routing';
 import type { CacheSpec } from '../extension/engine/graph';
 import { KvCache, tensorBytes } from '../extension/engine/kvCache';
+import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
+import { TraceStore } from '../extension/trace/store';
+import { Segment, type TraceMeta } from '../extension/trace/types';
 
 const spec = (layer: number, part: string, width: number): CacheSpec => ({
   past: `past_key_values.${layer}.${part}`, present: `present.${layer}.${part}`, layer, part, type: 'float32', emptyDims: [1, 0, width],
@@ -103,5 +106,76 @@ describe('routing decoding', () => {
     assert.deepEqual(Array.from(into.layers[1].expertIds), [4, 1, 8, 2]);
     assert.deepEqual(Array.from(into.layers[1].weights), [0.75, 0.25, 0.5, 0.5]);
     assert.equal(into.layers[1].scores[8], 0.5);
+  });
+});
+
+describe('packed rows in the trace store', () => {
+  const [L, k, E] = [2, 2, 8];
+  const width = L * (2 * k + E);
+  const meta = (): TraceMeta => ({
+    createdAt: '2026-12-07T00:00:00.000Z',
+    model: { name: 'm', modelType: 'deepseek_v3', numLayers: 3, moeLayers: [1, 2], nRoutedExperts: E, expertsPerToken: k, kvBytesPerToken: 8, kvBytesPerTokenMhaEquivalent: 16 },
+    provider: 'cpu', fallbacks: [], settings: DEFAULT_SAMPLING, prompt: 'p',
+  });
+  /** Token t's packed row: ids (t + l + j) % E, weights and scores distinct per position. */
+  const row = (t: number) => {
+    const r = new Float32Array(width);
+    for (let l = 0; l < L; l++) {
+      for (let j = 0; j < k; j++) {
+        r[l * k + j] = (t + l + j) % E;
+        r[L * k + l * k + j] = t + l / 10 + j / 100;
+      }
+      for (let e = 0; e < E; e++) r[2 * L * k + l * E + e] = -t - l / 10 - e / 1000;
+    }
+    return r;
+  };
+  const layersOf = (r: Float32Array) => {
+    const into = new StepRouting(L, k, E);
+    contractReader([1, 2], k, E, true).read({ 'routing.packed': new ort.Tensor('float32', r, [1, 1, width]) }, into);
+    return into.layers.map((c) => ({ expertIds: c.expertIds.slice(), weights: c.weights.slice(), scores: c.scores.slice() }));
+  };
+
+  it('holds the same trace as per-layer appends, whatever reads and appends come between', () => {
+    const packed = new TraceStore(meta());
+    const plain = new TraceStore(meta());
+    // the prompt's two tokens, appended as the prefill does
+    const [r0, r1] = [layersOf(row(0)), layersOf(row(1))];
+    const prompt = r0.map((c, l) => ({ expertIds: [...c.expertIds, ...r1[l].expertIds], weights: [...c.weights, ...r1[l].weights], scores: [...c.scores, ...r1[l].scores] }));
+    for (const s of [packed, plain]) s.appendTokens({ count: 2, ids: [7, 8], texts: ['a', 'b'], segments: Segment.Prompt, spans: [0, 1, 1, 2], routing: prompt });
+    for (let t = 2; t < 12; t++) {
+      const r = row(t);
+      // token 6 comes the per-layer way into both; reads at 4 and 9 settle the rows pending then
+      if (t === 6) packed.addToken(t, `t${t}`, Segment.Answer, [-1, -1], layersOf(r));
+      else assert.equal(packed.addPackedToken(t, `t${t}`, Segment.Answer, r), t);
+      r.fill(NaN); // the store copied the row: the step buffer is the decoder's again
+      plain.addToken(t, `t${t}`, Segment.Answer, [-1, -1], layersOf(row(t)));
+      if (t === 4) assert.deepEqual(packed.routing(1).scores.slice(-E), plain.routing(1).scores.slice(-E));
+      if (t === 9) assert.equal(packed.bytesPerToken(), plain.bytesPerToken());
+    }
+    assert.equal(packed.tokenCount, 12);
+    assert.deepEqual(packed.tokenIds(), plain.tokenIds());
+    assert.deepEqual(packed.sourceSpans(), plain.sourceSpans());
+    assert.deepEqual(packed.tokenTexts(), plain.tokenTexts());
+    const copy = (s: TraceStore) => {
+      const into = { ids: new Int32Array(5), segments: new Uint8Array(5), spans: new Int32Array(10), expertIds: new Int16Array(5 * L * k), weights: new Float32Array(5 * L * k), scores: new Float32Array(5 * L * E) };
+      s.copyTokens(7, 12, into);
+      return into;
+    };
+    const [a, b] = [copy(packed), copy(plain)];
+    assert.deepEqual(a, b);
+    for (let l = 0; l < L; l++) {
+      assert.deepEqual(packed.routing(l), plain.routing(l));
+      assert.deepEqual(packed.expertLoad(l), plain.expertLoad(l));
+    }
+    // token 11, layer 1: ids (11 + 1 + j) % 8, weight 11.1 + j / 100, score e: −11.1 − e / 1000
+    assert.deepEqual(Array.from(packed.routing(1).expertIds.slice(-k)), [4, 5]);
+    assert.equal(packed.routing(1).weights.at(-1), Math.fround(11.11));
+    assert.equal(packed.routing(1).scores.at(-1), Math.fround(-11.1 - 7 / 1000));
+  });
+
+  it('refuses a row of another width', () => {
+    const store = new TraceStore(meta());
+    assert.throws(() => store.addPackedToken(1, 'x', Segment.Answer, new Float32Array(width - 1)), /packed routing row of 23 values/);
+    assert.equal(store.tokenCount, 0);
   });
 });

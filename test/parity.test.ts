@@ -72,6 +72,10 @@ describe('onnxruntime-node against the PyTorch reference (test/fixtures/parity.j
       inc.dispose();
       assert.ok(maxAbsDiff(step.logits, reference.logits) <= 1e-4);
       assert.deepEqual(model.layout.routedLayers.map((_, l) => tokenRouting(step.routing, l, 0).expertIds), lastIds);
+      // the same routing as the packed row a one-token step hands to the trace store
+      const k = model.layout.expertsPerToken;
+      assert.ok(step.packed, 'a one-token step of the bundled graph gives its routing as one packed row');
+      assert.deepEqual(model.layout.routedLayers.map((_, l) => Array.from(step.packed?.subarray(l * k, (l + 1) * k) ?? [])), lastIds);
     }
   });
 });

@@ -7,8 +7,13 @@ import { StepRouting } from './routing';
 export interface StepOutput {
   /** Logits of the last position fed, in the decoder's own buffers: valid until its next call. */
   logits: Float32Array;
-  /** The routing of every token fed, per MoE layer; the decoder reuses it at the next call. */
-  routing: StepRouting;
+  /** The routing of every token fed, per MoE layer (read on first use); the decoder reuses it at the next call. */
+  readonly routing: StepRouting;
+  /**
+   * A one-token step's routing as the graph packed it (trace/packedRouting.ts), where it does: the step
+   * buffer itself, valid until the next call. Null otherwise.
+   */
+  packed: Float32Array | null;
   /** Wall time inside session.run, ms. */
   runMs: number;
 }
@@ -34,6 +39,8 @@ export class Decoder {
   private readonly reused: Set<ort.Tensor>;
   /** Whether a one-token step has outputs the session allocates (not caches, not step buffers). */
   private readonly allocatedPerStep: boolean;
+  /** The last call's outputs while its routing is unread (one-token steps read it only when asked). */
+  private unread: Readonly<Record<string, ort.Tensor>> | null = null;
 
   constructor(private readonly model: LoadedModel) {
     const { layout, routing, folder } = model;
@@ -66,6 +73,7 @@ export class Decoder {
     const t = ids.length;
     const total = past + t;
     const single = t === 1;
+    this.unread = null;
     const feeds: Record<string, ort.Tensor> = this.cache.feeds();
     if (single) {
       this.stepIds[0] = BigInt(ids[0]);
@@ -88,14 +96,37 @@ export class Decoder {
     const logits = !(last instanceof Float32Array) ? halfsToFloats(last, this.logits)
       : single ? last : (this.logits.set(last), this.logits);
     this.routing.resize(t);
-    this.model.routing.read(out, this.routing);
-    // what the session allocated for this call, but the caches (the cache owns those now)
-    if (!single || this.allocatedPerStep) for (const [name, tensor] of Object.entries(out)) if (!this.cache.owns(name) && !this.reused.has(tensor)) tensor.dispose();
-    return { logits, routing: this.routing, runMs };
+    const reader = this.model.routing;
+    // a one-token step's routing lies in the step buffers until the next call: it is read if asked for
+    const lazy = single && !this.allocatedPerStep;
+    if (lazy) this.unread = out;
+    else {
+      reader.read(out, this.routing);
+      // what the session allocated for this call, but the caches (the cache owns those now)
+      for (const [name, tensor] of Object.entries(out)) if (!this.cache.owns(name) && !this.reused.has(tensor)) tensor.dispose();
+    }
+    return new Step(this, logits, runMs, lazy && reader.packedRow ? reader.packedRow(out) : null);
+  }
+
+  /** The last call's routing, read from its outputs the first time it is asked for. */
+  readRouting(): StepRouting {
+    if (this.unread) {
+      this.model.routing.read(this.unread, this.routing);
+      this.unread = null;
+    }
+    return this.routing;
   }
 
   dispose(): void {
     this.cache.dispose();
+  }
+}
+
+class Step implements StepOutput {
+  constructor(private readonly decoder: Decoder, readonly logits: Float32Array, readonly runMs: number, readonly packed: Float32Array | null) {}
+
+  get routing(): StepRouting {
+    return this.decoder.readRouting();
   }
 }
 

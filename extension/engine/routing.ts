@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { packedWidth, unpackRouting } from '../trace/packedRouting';
 import type { LayerRoutingBatch } from '../trace/store';
 import { PACKED_ROUTING, routingNames } from './contract';
 
@@ -54,6 +55,8 @@ export interface RoutingReader {
   stepBuffers(): Record<string, ort.Tensor>;
   /** Reads the routing of `into.tokens` fed tokens from a call's outputs. */
   read(outputs: Readonly<Record<string, ort.Tensor>>, into: StepRouting): void;
+  /** The routing of a one-token step as it came, one packed row (trace/packedRouting.ts), where the graph gives that. */
+  packedRow?(outputs: Readonly<Record<string, ort.Tensor>>): Float32Array;
 }
 
 /** A model without routing (no MoE layers found): nothing to fetch, nothing to read. */
@@ -66,29 +69,12 @@ export const NO_ROUTING: RoutingReader = { outputNames: [], stepBuffers: () => (
  */
 export function contractReader(layers: readonly number[], k: number, experts: number, packed: boolean): RoutingReader {
   if (packed) {
-    const L = layers.length;
-    const width = L * (2 * k + experts);
+    const width = packedWidth(layers.length, k, experts);
     return {
       outputNames: [PACKED_ROUTING],
       stepBuffers: () => ({ [PACKED_ROUTING]: new ort.Tensor('float32', new Float32Array(width), [1, 1, width]) }),
-      read(outputs, into) {
-        const data = outputs[PACKED_ROUTING].data as Float32Array;
-        for (let t = 0; t < into.tokens; t++) {
-          const row = t * width;
-          for (let l = 0; l < L; l++) {
-            const { expertIds, weights, scores } = into.layers[l];
-            const ids = row + l * k;
-            const w = row + L * k + l * k;
-            for (let j = 0; j < k; j++) {
-              expertIds[t * k + j] = data[ids + j];
-              weights[t * k + j] = data[w + j];
-            }
-            // an element loop: a subarray + set() per layer and token costs more than the copy of E values
-            const s = row + 2 * L * k + l * experts;
-            for (let e = 0; e < experts; e++) scores[t * experts + e] = data[s + e];
-          }
-        }
-      },
+      read: (outputs, into) => unpackRouting(outputs[PACKED_ROUTING].data as Float32Array, into.tokens, k, experts, into.layers, 0),
+      packedRow: (outputs) => outputs[PACKED_ROUTING].data as Float32Array,
     };
   }
   const names = layers.map(routingNames);

@@ -112,7 +112,8 @@ export async function* run(model: LoadedModel, request: RunRequest): AsyncGenera
       out = await decoder.forward([id]);
       // the end-of-sequence token is recorded but is not text of the answer
       const { segment, events } = isEos ? { segment: Segment.Answer, events: noSegments } : segmenter.push(text, index);
-      store.addToken(id, text, segment, NO_SPAN, out.routing.layers);
+      if (out.packed) store.addPackedToken(id, text, segment, out.packed);
+      else store.addToken(id, text, segment, NO_SPAN, out.routing.layers);
       applySegments(store, events);
       yield recordStep(store, decoder, out, step, index, 1, events, started);
       if (isEos) { reason = 'eos'; break; }

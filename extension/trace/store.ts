@@ -1,5 +1,6 @@
 import type { TraceChecks } from './checks';
 import { topExpertAt } from './figures';
+import { packedWidth, unpackRouting } from './packedRouting';
 import { DONE_REASONS, type ReasoningStep, Segment, type TraceDone, type TraceMeta } from './types';
 
 /** A typed array that grows by doubling; `view()` is the filled part. */
@@ -111,6 +112,12 @@ export class TraceStore {
   private readonly stepTokens = new Column((n) => new Int32Array(n));
   private readonly stepKv = new Column((n) => new Float64Array(n));
   private readonly stepMs = new Column((n) => new Float32Array(n));
+  /**
+   * The routing of the last `pendingTokens` tokens, packed rows as the decode steps gave them
+   * (addPackedToken), not yet split into the per-layer columns: every read of those settles them first.
+   */
+  private readonly pendingRows = new Column((n) => new Float32Array(n));
+  private pendingTokens = 0;
   readonly steps: ReasoningStep[] = [];
   done: TraceDone | undefined;
   /** The reasoning checked against the program's run (bundled model, program prompts only). */
@@ -134,6 +141,7 @@ export class TraceStore {
 
   /** Appends a batch of tokens, one `set()` per column; returns the index of its first token. */
   appendTokens(b: TokenBatch): number {
+    this.settle();
     const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = this.meta.model;
     const n = b.count;
     if (b.ids.length !== n || b.texts.length !== n || (typeof b.segments !== 'number' && b.segments.length !== n) || (b.spans && b.spans.length !== 2 * n)) {
@@ -163,6 +171,7 @@ export class TraceStore {
    * loop's path, once per generated token: no batch arrays, one `set()` per routing column.
    */
   addToken(id: number, text: string, segment: Segment, span: readonly [number, number], routing: readonly LayerRoutingBatch[]): number {
+    this.settle();
     const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = this.meta.model;
     if (routing.length !== moeLayers.length) throw new Error(`token routing has ${routing.length} layers, trace has ${moeLayers.length}`);
     for (let l = 0; l < routing.length; l++) {
@@ -182,6 +191,51 @@ export class TraceStore {
     this.spans.pushOne(span[0]);
     this.spans.pushOne(span[1]);
     return index;
+  }
+
+  /**
+   * Appends one generated token whose routing is one packed row (trace/packedRouting.ts): the decode loop's
+   * path where the graph packs its routing. The row is copied as it is, with one set(); it is split into the
+   * per-layer columns when they are next read, many tokens at a time (a batch for the panel, an analysis).
+   */
+  addPackedToken(id: number, text: string, segment: Segment, row: Float32Array): number {
+    const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = this.meta.model;
+    if (row.length !== packedWidth(moeLayers.length, k, e)) throw new Error(`a packed routing row of ${row.length} values does not fit ${moeLayers.length} MoE layers × (2·${k} + ${e})`);
+    const rows = this.pendingRows;
+    rows.reserve(row.length);
+    rows.data.set(row, rows.length);
+    rows.length += row.length;
+    this.pendingTokens++;
+    const index = this.ids.length;
+    this.ids.pushOne(id);
+    this.texts.push(text);
+    this.segments.pushOne(segment);
+    this.spans.pushOne(-1);
+    this.spans.pushOne(-1);
+    return index;
+  }
+
+  /** Splits the pending packed rows into the per-layer routing columns. */
+  private settle(): void {
+    const n = this.pendingTokens;
+    if (n === 0) return;
+    const { expertsPerToken: k, nRoutedExperts: e } = this.meta.model;
+    const sinks = [];
+    for (let l = 0; l < this.routingIds.length; l++) {
+      const ids = this.routingIds[l];
+      const weights = this.routingWeights[l];
+      const scores = this.routingScores[l];
+      ids.reserve(n * k);
+      weights.reserve(n * k);
+      scores.reserve(n * e);
+      sinks.push({ expertIds: ids.data, weights: weights.data, scores: scores.data });
+      ids.length += n * k;
+      weights.length += n * k;
+      scores.length += n * e;
+    }
+    unpackRouting(this.pendingRows.data, n, k, e, sinks, this.ids.length - n);
+    this.pendingRows.length = 0;
+    this.pendingTokens = 0;
   }
 
   /** Re-labels tokens [start, end), for segments known only in retrospect. */
@@ -208,6 +262,7 @@ export class TraceStore {
    * column, no views of the store made on the way: the run channel's path, every 16 ms.
    */
   copyTokens(first: number, end: number, into: { ids: Int32Array; segments: Uint8Array; spans: Int32Array; expertIds: Int16Array; weights: Float32Array; scores: Float32Array }): void {
+    this.settle();
     const { expertsPerToken: k, nRoutedExperts: e } = this.meta.model;
     const n = end - first;
     this.ids.copyTo(into.ids, first, end);
@@ -234,6 +289,7 @@ export class TraceStore {
   /** [start0, end0, start1, end1, …] */
   sourceSpans(): Int32Array { return this.spans.view(); }
   routing(layerIndex: number): RoutingColumns {
+    this.settle();
     return {
       layer: this.meta.model.moeLayers[layerIndex],
       expertIds: this.routingIds[layerIndex].view(),
@@ -249,6 +305,7 @@ export class TraceStore {
   /** Bytes the per-token columns hold per token, measured from the columns in use (texts as UTF-16). */
   bytesPerToken(): number {
     if (this.tokenCount === 0) return 0;
+    this.settle();
     const used = (c: Column<Float32Array | Float64Array | Int32Array | Int16Array | Uint8Array>) => c.view().byteLength;
     let bytes = used(this.ids) + used(this.segments) + used(this.spans);
     for (const cols of [this.routingIds, this.routingWeights, this.routingScores]) for (const c of cols) bytes += used(c);
