@@ -5,6 +5,9 @@
  *   routing outputs overhead         decode steps (model call, routing read, store append) of the graph vs the same graph
  *                                    without routing outputs, the two in lockstep
  *   loop overhead                    (wall − time inside session.run) / wall for whole runs, channel included
+ *   bare loop overhead               the same for the plainest greedy loop (encode, feed, argmax, cache swap) on the
+ *                                    graph without routing outputs: what any decode loop costs on this machine, the
+ *                                    floor under `loop overhead`
  *   cold first token ms (cpu)        process start → first generated token, in a fresh process (bench/cold.ts)
  *   trace bytes per token            measured: the JSON trace file's bytes / tokens, and the store's columns
  * Run: npm run bench [-- webgpu]
@@ -18,7 +21,7 @@ import { type LoadedModel, loadModel } from '../extension/engine/model';
 import { formatPrompt } from '../extension/engine/modelDir';
 import { withoutGraphOutputs } from '../extension/engine/onnxGraph';
 import { Decoder } from '../extension/engine/decoder';
-import { run, traceMeta } from '../extension/engine/run';
+import { addGenerated, run, traceMeta } from '../extension/engine/run';
 import { argmax } from '../extension/engine/sampler';
 import { fixedSample, readHeldout } from '../extension/eval/heldout';
 import { RunChannel } from '../extension/inspector/stream';
@@ -86,7 +89,7 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
 /**
  * Greedy decoding of `prompt` on both graphs at once, step by step, `withFirst` deciding which runs first at
  * even steps (the other first at odd ones). A step is the decoder's call (session.run and reading the
- * routing into columns) and the store's append of the token with its routing. Returns each graph's step ms.
+ * routing) and the store's append of the token with its routing, as run() does both. Returns each graph's step ms.
  */
 async function lockstep(withRouting: LoadedModel, bare: LoadedModel, prompt: string, withFirst: boolean): Promise<{ with: number[]; bare: number[] }> {
   const sides = [withRouting, bare].map((model) => ({ decoder: new Decoder(model), store: new TraceStore(traceMeta(model, { prompt, settings: DEFAULT_SAMPLING })), ms: [] as number[] }));
@@ -103,7 +106,7 @@ async function lockstep(withRouting: LoadedModel, bare: LoadedModel, prompt: str
         const side = sides[j];
         const started = performance.now();
         outs[j] = await side.decoder.forward([id]);
-        side.store.addToken(id, '', Segment.Answer, [-1, -1], outs[j].routing.layers);
+        addGenerated(side.store, id, '', Segment.Answer, outs[j]);
         side.ms.push(performance.now() - started);
       }
       let diff = 0;
@@ -114,6 +117,32 @@ async function lockstep(withRouting: LoadedModel, bare: LoadedModel, prompt: str
   } finally {
     for (const side of sides) side.decoder.dispose();
   }
+}
+
+/**
+ * The plainest greedy loop over the graph without routing outputs, as any onnxruntime-node user would write
+ * it: encode the prompt, feed, argmax, swap the cache. No trace, no text, no channel. Returns its
+ * (wall − time inside session.run) / wall, %.
+ */
+async function bareLoop(bare: LoadedModel, prompt: string): Promise<number> {
+  const started = performance.now();
+  const decoder = new Decoder(bare);
+  let runMs = 0;
+  try {
+    const { eosTokenIds, maxPositions } = bare.folder.config;
+    let out = await decoder.forward(bare.folder.tokenizer.encode(prompt).ids);
+    runMs += out.runMs;
+    for (let step = 0; step < TOKENS && decoder.position < maxPositions; step++) {
+      const id = argmax(out.logits);
+      if (eosTokenIds.includes(id)) break;
+      out = await decoder.forward([id]);
+      runMs += out.runMs;
+    }
+  } finally {
+    decoder.dispose();
+  }
+  const wall = performance.now() - started;
+  return (100 * (wall - runMs)) / wall;
 }
 
 async function coldFirstToken(): Promise<number> {
@@ -140,6 +169,7 @@ async function main(): Promise<void> {
     /** The same, per prompt and round: the summed steps of each graph. */
     const perRun: number[] = [];
     const loop: number[] = [];
+    const bareOverhead: number[] = [];
     const speed: number[] = [];
     let last: RunResult | undefined;
     for (let r = 0; r < ROUNDS; r++) {
@@ -157,6 +187,7 @@ async function main(): Promise<void> {
         const user = await decodeOne(model, prompt, true);
         loop.push((100 * (user.wallMs - user.runMs)) / user.wallMs);
         speed.push((1000 * user.tokens) / user.decodeMs);
+        bareOverhead.push(await bareLoop(bare, prompt));
         last = user;
       }
     }
@@ -169,6 +200,8 @@ async function main(): Promise<void> {
     console.log(`routing outputs overhead: ${median(overhead).toFixed(1)}% (median of ${overhead.length} steps run on both graphs in lockstep, ${spread(overhead)}; per prompt ${median(perRun).toFixed(1)}%, ${spread(perRun)}; `
       + 'baseline: the same graph without its routing outputs and the nodes only they used)');
     console.log(`loop overhead: ${median(loop).toFixed(1)}% (wall vs session.run, RunChannel + serialised posts included; ${spread(loop)})`);
+    console.log(`bare loop overhead: ${median(bareOverhead).toFixed(1)}% (reference: encode, feed, argmax and cache swap only, on the graph without routing outputs; ${spread(bareOverhead)}; `
+      + `MoE Lens's own share of the loop: ${(median(loop) - median(bareOverhead)).toFixed(1)} points)`);
     console.log(`cold first token ms (${provider}): ${median(cold).toFixed(0)} (runs: ${cold.map((x) => x.toFixed(0)).join(', ')})`);
     console.log(`trace bytes per token: ${(json / store.tokenCount).toFixed(0)} in the JSON file (${store.tokenCount} tokens, ${json} bytes); `
       + `${store.bytesPerToken().toFixed(0)} in memory (${store.meta.model.moeLayers.length} MoE layers × k=${store.meta.model.expertsPerToken}, E=${store.meta.model.nRoutedExperts})`);

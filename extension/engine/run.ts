@@ -112,8 +112,7 @@ export async function* run(model: LoadedModel, request: RunRequest): AsyncGenera
       out = await decoder.forward([id]);
       // the end-of-sequence token is recorded but is not text of the answer
       const { segment, events } = isEos ? { segment: Segment.Answer, events: noSegments } : segmenter.push(text, index);
-      if (out.packed) store.addPackedToken(id, text, segment, out.packed);
-      else store.addToken(id, text, segment, NO_SPAN, out.routing.layers);
+      addGenerated(store, id, text, segment, out);
       applySegments(store, events);
       yield recordStep(store, decoder, out, step, index, 1, events, started);
       if (isEos) { reason = 'eos'; break; }
@@ -129,6 +128,12 @@ export async function* run(model: LoadedModel, request: RunRequest): AsyncGenera
   store.finish({ reason, unterminatedReasoning: end.unterminatedReasoning, ...(message ? { message } : {}) });
   yield { type: 'done', ...runSummary(store) };
   return store;
+}
+
+/** Records a generated token with the routing of the step that fed it: the packed row as it came where the graph packs its routing. */
+export function addGenerated(store: TraceStore, id: number, text: string, segment: Segment, out: StepOutput): void {
+  if (out.packed) store.addPackedToken(id, text, segment, out.packed);
+  else store.addToken(id, text, segment, NO_SPAN, out.routing.layers);
 }
 
 function applySegments(store: TraceStore, events: readonly SegmentEvent[]): void {
