@@ -4,7 +4,7 @@ import { type HostMessage, PROTOCOL_VERSION, type StepColumns, type TokenColumns
 import type { SegmentEvent } from '../extension/trace/segmenter';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 import { loadRun, saveRun } from '../webview/persist';
-import { type InspectorState, MAX_KEPT_SCORES, MAX_PENDING, MAX_ROW_TOKENS, initialState, reduce } from '../webview/state';
+import { type InspectorState, MAX_KEPT_SCORES, MAX_PENDING, MAX_ROW_TOKENS, accumulate, initialState, reduce } from '../webview/state';
 import { balance } from '../extension/trace/figures';
 import { heatmap, kvFigures, segmentHeatmap, segmentLoad, topExpert } from '../webview/stats';
 import { LineLayout } from '../webview/views/lines';
@@ -205,6 +205,36 @@ describe('webview state: router scores of a very long run', () => {
     assert.ok(Math.abs(run.scoreSumBySegment[base + 3] - T / E) < 1e-6 * T);
     assert.equal(run.loadBySegment.subarray(base, base + E).reduce((a, b) => a + b, 0), T * k);
     assert.equal(heatmap(run, 0, 10).value.every((v) => v === 0), true, 'a range heatmap has no scores to show, only marks');
+  });
+});
+
+describe('per-segment sums', () => {
+  it('summed batch by batch as tokens stream, they equal the sums of every token counted one by one', () => {
+    // distinct ids and scores per token and layer, three segments, batches of 1, 3 and 5 tokens
+    const E = 4;
+    const list: [string, Segment][] = Array.from({ length: 9 }, (_, t) => [`t${t}`, (t % 3) as Segment]);
+    const batchOf = (first: number, n: number): TokenColumns => {
+      const c = tokens(first, list.slice(first, first + n));
+      c.scores = Float32Array.from({ length: 2 * n * E }, (_, i) => {
+        const [l, t, e] = [Math.floor(i / (n * E)), first + Math.floor((i % (n * E)) / E), i % E];
+        return (l + 1) * 100 + t + e / 10;
+      });
+      return c;
+    };
+    const s = fold([
+      { type: 'runStart', runId: 1, seq: 0, mode: 'live', meta },
+      { type: 'runData', runId: 1, seq: 1, tokens: batchOf(0, 1), steps: null, segments: [] },
+      { type: 'runData', runId: 1, seq: 2, tokens: batchOf(1, 3), steps: null, segments: [] },
+      { type: 'runData', runId: 1, seq: 3, tokens: batchOf(4, 5), steps: null, segments: [] },
+    ]);
+    const run = s.run;
+    assert.ok(run && run.tokenCount === 9);
+    const streamed = { load: Array.from(run.loadBySegment), scores: Array.from(run.scoreSumBySegment), tokens: [...run.tokensBySegment] };
+    const recount = { ...run, loadBySegment: new Float64Array(run.loadBySegment.length), scoreSumBySegment: new Float64Array(run.scoreSumBySegment.length), tokensBySegment: [0, 0, 0] as [number, number, number] };
+    for (let t = 0; t < run.tokenCount; t++) accumulate(recount, t, 1);
+    assert.deepEqual(streamed, { load: Array.from(recount.loadBySegment), scores: Array.from(recount.scoreSumBySegment), tokens: recount.tokensBySegment });
+    // token 5 (answer), layer index 1 adds its score for expert 2: 200 + 5 + 0.2, with the other answer tokens' (2 and 8)
+    assert.ok(Math.abs(run.scoreSumBySegment[(Segment.Answer * 2 + 1) * E + 2] - (3 * 200 + 2 + 5 + 8 + 3 * 0.2)) < 1e-3);
   });
 });
 
