@@ -88,7 +88,7 @@ describe('model folder', () => {
 
   it('names a config.json whose expert count disagrees with the graph', async () => {
     const dir = await damaged((d) => editJson(join(d, 'config.json'), (c) => { c.n_routed_experts = 8; }));
-    await rejects(dir, join(dir, 'config.json'), /n_routed_experts is 8 but layer 1 of model.onnx scores 16/);
+    await rejects(dir, join(dir, 'config.json'), /n_routed_experts is 8 and num_experts_per_tok 4, but model.onnx packs routing over 16 experts per token in its 4 MoE layers/);
   });
 
   it('names a config.json with a missing required field', async () => {

@@ -37,6 +37,12 @@ describe('onnxruntime-node against the PyTorch reference (test/fixtures/parity.j
   });
   after(() => model.session.release());
 
+  it('opens the bundled graph with its packed routing output only (the per-layer ones would be computed every step, unread)', () => {
+    assert.deepEqual(model.session.outputNames.filter((n) => n.startsWith('routing.')), ['routing.packed']);
+    assert.deepEqual(model.layout.routedLayers, [1, 2, 3, 4]);
+    assert.ok(model.layout.packedRouting);
+  });
+
   it('gives the same last-position logits and routing as PyTorch', async () => {
     for (const row of rows) {
       const decoder = new Decoder(model);

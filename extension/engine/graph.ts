@@ -67,9 +67,10 @@ function pairCaches(outputNames: readonly string[], names: GraphNames): { past: 
 /**
  * Reads the graph's inputs and outputs and checks them against the folder. `routers` are the MoE
  * layers found by structure in a third-party graph (moe/discover.ts); without them the contract's
- * routing outputs are read.
+ * routing outputs are read. `packedLayers`: the session's graph keeps only the packed routing output,
+ * and the file's per-layer outputs named these layers (onnxGraph.packedRoutingOnly).
  */
-export function readLayout(session: ort.InferenceSession, folder: ModelFolder, routers?: { layers: number[]; experts: number; k: number }): GraphLayout {
+export function readLayout(session: ort.InferenceSession, folder: ModelFolder, routers?: { layers: number[]; experts: number; k: number }, packedLayers?: number[]): GraphLayout {
   const { config, names, modelPath } = folder;
   const configPath = join(folder.dir, 'config.json');
   const inputs = tensorMeta(session.inputMetadata);
@@ -108,7 +109,7 @@ export function readLayout(session: ort.InferenceSession, folder: ModelFolder, r
   if (routers) {
     ({ layers: routed, k, experts } = routers);
   } else {
-    routed = routedLayers(session.outputNames);
+    routed = packedLayers ?? routedLayers(session.outputNames);
     if (routed.length > 0) {
       checkRouting(routed, outputs, config, configPath);
       ({ expertsPerToken: k, nRoutedExperts: experts } = config);
@@ -144,6 +145,14 @@ function checkRouting(routed: number[], outputs: ReturnType<typeof tensorMeta>, 
   if (declared.join() !== routed.join()) {
     throw new ModelError(configPath, `declares MoE layers [${declared.join(', ')}] but model.onnx routes in layers [${routed.join(', ')}]`,
       'Check first_k_dense_replace, num_hidden_layers and n_routed_experts against the export');
+  }
+  // the packed output [B, T, L·(2k + E)]: with k from config.json, what E the graph routes over
+  const packed = outputs.get(PACKED_ROUTING)?.shape.at(-1);
+  if (typeof packed === 'number' && packed !== routed.length * (2 * config.expertsPerToken + config.nRoutedExperts)) {
+    const experts = packed / routed.length - 2 * config.expertsPerToken;
+    throw new ModelError(configPath, `n_routed_experts is ${config.nRoutedExperts} and num_experts_per_tok ${config.expertsPerToken}, but model.onnx packs routing `
+      + `${Number.isInteger(experts) && experts > 0 ? `over ${experts} experts` : `of ${packed} values`} per token in its ${routed.length} MoE layers`,
+    'Use the config.json that was exported with this model.onnx');
   }
   for (const layer of routed) {
     const names = routingNames(layer);

@@ -6,8 +6,10 @@ import type { Discovery } from './moe/discover';
 import { type ExposedGraph, exposeRouters } from './moe/expose';
 import { exposedReader } from './moe/exposedReader';
 import { type ModelFolder, readModelFolder } from './modelDir';
-import { type ProviderFallback, type ProviderPreference, openSession } from './providers';
+import { type ModelSource, type ProviderFallback, type ProviderPreference, openSession } from './providers';
 import { NO_ROUTING, type RoutingReader, contractReader } from './routing';
+import { PACKED_ROUTING } from './contract';
+import { packedRoutingOnly } from './onnxGraph';
 
 export interface LoadedModel {
   folder: ModelFolder;
@@ -63,21 +65,35 @@ function routedOf(discovery: Discovery, modelPath: string): { layers: number[]; 
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const folder = await readModelFolder(dir);
   const bytes = new Uint8Array(await readFile(folder.modelPath));
+  const damaged = (e: unknown) => new ModelError(folder.modelPath, `is damaged or not an ONNX model (reading its graph failed: ${(e as Error).message})`,
+    'Copy the file again, or re-export the model');
   let exposed: ExposedGraph | undefined;
-  if (!hasContractRouting(bytes)) {
-    try {
-      exposed = await exposeRouters(bytes, options.cacheDir);
-    } catch (e) {
-      throw new ModelError(folder.modelPath, `is damaged or not an ONNX model (reading its graph failed: ${(e as Error).message})`,
-        'Copy the file again, or re-export the model');
-    }
-    for (const note of exposed.discovery.notes) options.log?.(`routers: ${note}`);
+  let packed: ReturnType<typeof packedRoutingOnly> = null;
+  try {
+    if (!hasContractRouting(bytes)) exposed = await exposeRouters(bytes, options.cacheDir);
+    // a contract graph with the packed routing output loses its per-layer ones in memory: computed every step, never fetched
+    else if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PACKED_ROUTING)) packed = packedRoutingOnly(bytes);
+  } catch (e) {
+    throw damaged(e);
   }
-  const source = exposed ? { bytes: exposed.bytes, path: folder.modelPath, externalDataFolder: folder.dir } : { path: folder.modelPath };
-  const { session, provider, fallbacks } = await openSession(source, options.providers ?? 'auto', folder.modelBytes, options.log, options.sessionOptions);
+  for (const note of exposed?.discovery.notes ?? []) options.log?.(`routers: ${note}`);
+  const source = exposed ? { bytes: exposed.bytes, path: folder.modelPath, externalDataFolder: folder.dir }
+    : packed ? { bytes: packed.bytes, path: folder.modelPath, externalDataFolder: folder.dir } : { path: folder.modelPath };
+  const open = (s: ModelSource) => openSession(s, options.providers ?? 'auto', folder.modelBytes, options.log, options.sessionOptions);
+  let opened;
+  try {
+    opened = await open(source);
+  } catch (e) {
+    if (!packed) throw e;
+    // the re-encoded graph (protobuf schema of the ONNX version MoE Lens knows) did not open: the file as it is
+    options.log?.(`the graph without its per-layer routing outputs did not open (${(e as Error).message}); opening the file as it is`);
+    packed = null;
+    opened = await open({ path: folder.modelPath });
+  }
+  const { session, provider, fallbacks } = opened;
   try {
     const routed = exposed ? routedOf(exposed.discovery, folder.modelPath) : undefined;
-    const layout = readLayout(session, folder, routed);
+    const layout = readLayout(session, folder, routed, packed?.routedLayers);
     let routing: RoutingReader = NO_ROUTING;
     if (exposed && exposed.discovery.plans.length > 0) routing = exposedReader(exposed.discovery.plans);
     else if (!exposed && layout.routedLayers.length > 0) routing = contractReader(layout.routedLayers, layout.expertsPerToken, layout.routedExperts, layout.packedRouting);

@@ -7,6 +7,7 @@
  * byte for byte.
  */
 import { onnx } from 'onnx-proto';
+import { PACKED_ROUTING, routedLayers } from './contract';
 
 export { onnx };
 
@@ -31,13 +32,31 @@ export function valueInfo(name: string, elemType: number, dims: readonly (number
 
 /**
  * The model re-encoded without the graph outputs `drop` names and without the nodes that only computed
- * them: onnxruntime runs every node of a graph, used or not, so a fair baseline must lose them too
- * (for benchmarks; it does re-encode).
+ * them: onnxruntime runs every node of a graph, fetched or not, so a fair baseline must lose them too
+ * (it does re-encode).
  */
 export function withoutGraphOutputs(bytes: Uint8Array, drop: (name: string) => boolean): Uint8Array {
+  return pruned(decodeModel(bytes), drop) ?? bytes;
+}
+
+/**
+ * A contract graph with both the packed routing output and the per-layer ones, re-encoded without the
+ * per-layer ones and the nodes only they used (MoE Lens fetches only the packed one; onnxruntime computed
+ * the others every step all the same: ~3–4% of a bundled-model decode step). Null for other graphs.
+ * `routedLayers`: the MoE layers the per-layer outputs named.
+ */
+export function packedRoutingOnly(bytes: Uint8Array): { bytes: Uint8Array; routedLayers: number[] } | null {
   const model = decodeModel(bytes);
+  const names = (model.graph?.output ?? []).map((o) => o.name ?? '');
+  const layers = routedLayers(names);
+  if (!names.includes(PACKED_ROUTING) || layers.length === 0) return null;
+  const out = pruned(model, (name) => name !== PACKED_ROUTING && name.startsWith('routing.'));
+  return out ? { bytes: out, routedLayers: layers } : null;
+}
+
+function pruned(model: onnx.ModelProto, drop: (name: string) => boolean): Uint8Array | null {
   const graph = model.graph;
-  if (!graph) return bytes;
+  if (!graph) return null;
   graph.output = (graph.output ?? []).filter((o) => !drop(o.name ?? ''));
   const kept = new Set(graph.output.map((o) => o.name ?? ''));
   for (let changed = true; changed;) {
