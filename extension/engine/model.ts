@@ -71,7 +71,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   let packed: ReturnType<typeof packedRoutingOnly> = null;
   try {
     if (!hasContractRouting(bytes)) exposed = await exposeRouters(bytes, options.cacheDir);
-    // a contract graph with the packed routing output loses its per-layer ones in memory: computed every step, never fetched
+    // a contract graph with the packed routing output loses its per-layer ones in memory: materialised every step, never fetched
     else if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PACKED_ROUTING)) packed = packedRoutingOnly(bytes);
   } catch (e) {
     throw damaged(e);

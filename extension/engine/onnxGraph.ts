@@ -41,9 +41,10 @@ export function withoutGraphOutputs(bytes: Uint8Array, drop: (name: string) => b
 
 /**
  * A contract graph with both the packed routing output and the per-layer ones, re-encoded without the
- * per-layer ones and the nodes only they used (MoE Lens fetches only the packed one; onnxruntime computed
- * the others every step all the same: ~3–4% of a bundled-model decode step). Null for other graphs.
- * `routedLayers`: the MoE layers the per-layer outputs named.
+ * per-layer ones (MoE Lens fetches only the packed one). Their tensors are intermediates the packed output
+ * needs anyway, but as graph outputs onnxruntime materialised each in a buffer of its own every step,
+ * fetched or not: ~3–4% of a bundled-model decode step. Null for other graphs. `routedLayers`: the MoE
+ * layers the per-layer outputs named.
  */
 export function packedRoutingOnly(bytes: Uint8Array): { bytes: Uint8Array; routedLayers: number[] } | null {
   const model = decodeModel(bytes);
