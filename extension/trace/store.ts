@@ -184,12 +184,17 @@ export class TraceStore {
       appendFloats(this.routingWeights[l], r.weights);
       appendFloats(this.routingScores[l], r.scores);
     }
+    return this.pushToken(id, text, segment, span[0], span[1]);
+  }
+
+  /** One token's id, text, segment and source span; returns its index. */
+  private pushToken(id: number, text: string, segment: Segment, spanStart: number, spanEnd: number): number {
     const index = this.ids.length;
     this.ids.pushOne(id);
     this.texts.push(text);
     this.segments.pushOne(segment);
-    this.spans.pushOne(span[0]);
-    this.spans.pushOne(span[1]);
+    this.spans.pushOne(spanStart);
+    this.spans.pushOne(spanEnd);
     return index;
   }
 
@@ -201,18 +206,9 @@ export class TraceStore {
   addPackedToken(id: number, text: string, segment: Segment, row: Float32Array): number {
     const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = this.meta.model;
     if (row.length !== packedWidth(moeLayers.length, k, e)) throw new Error(`a packed routing row of ${row.length} values does not fit ${moeLayers.length} MoE layers × (2·${k} + ${e})`);
-    const rows = this.pendingRows;
-    rows.reserve(row.length);
-    rows.data.set(row, rows.length);
-    rows.length += row.length;
+    this.pendingRows.push(row);
     this.pendingTokens++;
-    const index = this.ids.length;
-    this.ids.pushOne(id);
-    this.texts.push(text);
-    this.segments.pushOne(segment);
-    this.spans.pushOne(-1);
-    this.spans.pushOne(-1);
-    return index;
+    return this.pushToken(id, text, segment, -1, -1);
   }
 
   /** Splits the pending packed rows into the per-layer routing columns. */
