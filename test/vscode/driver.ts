@@ -243,9 +243,18 @@ async function serve(page: Page, dir: string, request: DriverRequest & { id: str
     } else if (request.action === 'text') {
       // the webview may not exist (yet): an empty list, not an error
       const frame = await inspectorFrame(page, '#root', 10).catch(() => undefined);
-      // '.value' reads the property (a text area's content), any other attribute its attribute
-      const values = frame ? await frame.$$eval(request.selector, (els, attribute) => els.map((el) => (attribute === '.value' ? String((el as unknown as { value: unknown }).value ?? '')
-        : attribute ? el.getAttribute(attribute) ?? '' : el.textContent ?? '')), request.attribute) : [];
+      // '.value' reads the property (a text area's content); '.selection' whether the keyboard is in the
+      // element and what of its text is selected, as `focused|blurred start:end:length`; any other attribute its attribute
+      const values = frame ? await frame.$$eval(request.selector, (els, attribute) => els.map((el) => {
+        if (attribute === '.value') return String((el as unknown as { value: unknown }).value ?? '');
+        if (attribute === '.selection') {
+          const box = (el.shadowRoot?.querySelector('textarea, input') ?? el) as unknown as { selectionStart?: number | null; selectionEnd?: number | null; value?: string };
+          const doc = (globalThis as unknown as { document: { hasFocus(): boolean; activeElement: unknown } }).document; // runs in the webview
+          const focused = doc.hasFocus() && doc.activeElement === el;
+          return `${focused ? 'focused' : 'blurred'} ${box.selectionStart ?? 0}:${box.selectionEnd ?? 0}:${box.value?.length ?? 0}`;
+        }
+        return attribute ? el.getAttribute(attribute) ?? '' : el.textContent ?? '';
+      }), request.attribute) : [];
       answer = `ok:${JSON.stringify(values)}`;
     } else {
       const frame = await inspectorFrame(page, request.action === 'click' && request.scrollTop ? request.scrollTop : request.selector);

@@ -64,7 +64,10 @@ export type DriverRequest =
   | { action: 'click'; selector: string; last?: boolean; scrollTop?: string }
   /** Sets a select's value in the inspector webview and fires `change`. */
   | { action: 'select'; selector: string; value: string }
-  /** Reads the text (or an attribute) of every element matching `selector` in the inspector webview; none is an empty list. */
+  /**
+   * Reads the text (or an attribute; '.value' the property, '.selection' `focused|blurred start:end:length`) of every
+   * element matching `selector` in the inspector webview; none is an empty list.
+   */
   | { action: 'text'; selector: string; attribute?: string }
   /** Presses keys one after another in the inspector webview, as a keyboard user would (focus is wherever it is). */
   | { action: 'press'; keys: string[] }
