@@ -139,7 +139,7 @@ describe('the inspector as a VS Code user meets it', function () {
     editor.selection = new vscode.Selection(0, 0, editor.document.lineCount, 0);
     await finished(await vscode.commands.executeCommand<RunRecord | undefined>('moeLens.inspectSelection'));
     await vscode.commands.executeCommand('moeLens.focusInspector');
-    await new Promise((r) => setTimeout(r, 500));
+    await shows('[role="listbox"]', /^focused /, 'the keyboard in the token list', '.selection');
     const pinned = nextMessage(moeLens, 'a pinToken message', (m): m is Extract<WebviewMessage, { type: 'pinToken' }> => m.type === 'pinToken' && m.index !== null);
     await askDriver({ action: 'press', keys: ['Home', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'Enter'] });
     assert.equal((await pinned).index, 3);
