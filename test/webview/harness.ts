@@ -210,7 +210,9 @@ export async function openInspector(browser: Browser, url: string, theme: ThemeN
   page.on('crash', () => problems.push('the page crashed (renderer process gone: out of memory?)'));
   await page.addInitScript({ content: initScript(theme) });
   await page.goto(url);
-  await waitPosted(page, (m) => m.type === 'ready');
+  await waitPosted(page, (m) => m.type === 'ready').catch((e: unknown) => {
+    throw new Error(`${(e as Error).message} (ready; problems: ${problems.join('; ') || 'none'})`);
+  });
   const posted = () => page.evaluate('window.__posted') as Promise<Array<Record<string, unknown>>>;
   return {
     page, context, problems,
