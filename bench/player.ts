@@ -8,7 +8,7 @@
  * fresh typed arrays, structured-cloned, on the page's main thread.
  */
 import { RunChannel } from '../extension/inspector/stream';
-import type { HostMessage } from '../extension/protocol';
+import { type HostMessage, MAX_KEPT_SCORES } from '../extension/protocol';
 import { runSummary } from '../extension/trace/figures';
 import type { TraceStore } from '../extension/trace/store';
 import { TraceFeeder } from './streams';
@@ -45,7 +45,8 @@ export function scheduledStream(trace: TraceStore, runId: number, rate: number):
 
 function withoutRouting(m: HostMessage): HostMessage {
   if (m.type !== 'runData' || !m.tokens) return m;
-  return { ...m, tokens: { ...m.tokens, expertIds: new Int16Array(0), weights: new Float32Array(0), scores: new Float32Array(0) } };
+  const { scoreSums: _, ...tokens } = m.tokens;
+  return { ...m, tokens: { ...tokens, expertIds: new Int16Array(0), weights: new Float32Array(0), scores: new Float32Array(0) } };
 }
 
 export interface RoutingPool {
@@ -57,6 +58,8 @@ export interface RoutingPool {
   expertIds: Int16Array[];
   weights: Float32Array[];
   scores: Float32Array[];
+  /** The webview's MAX_KEPT_SCORES: batches ending past it carry score sums. */
+  maxKeptScores: number;
 }
 
 /** The routing of the trace's first tokens, at most `maxBytes` of it. */
@@ -70,33 +73,40 @@ export function routingPool(trace: TraceStore, maxBytes = 24 * 2 ** 20): Routing
     expertIds: routing.map((r) => r.expertIds.slice(0, tokens * k)),
     weights: routing.map((r) => r.weights.slice(0, tokens * k)),
     scores: routing.map((r) => r.scores.slice(0, tokens * experts)),
+    maxKeptScores: MAX_KEPT_SCORES,
   };
 }
 
 /**
  * Page script (after dist/bench/pageWire.js): `window.__play(schedule, pool)` posts every message at its
  * time (checked every 4 ms, as timers allow) as the extension does, a batch as one runBatch, filling its
- * routing columns from the pool (layer-major, as RunChannel lays them out) in the wire buffer; resolves
+ * routing columns from the pool (layer-major, as RunChannel lays them out) in the wire buffer, and past
+ * `pool.maxKeptScores` the scores' sums per segment in place of the scores, as RunChannel does; resolves
  * with the seconds the stream took.
  */
 export const PLAYER = `window.__play = (schedule, pool) => new Promise((resolve) => {
-  const { layers: L, k, experts: E, tokens: P } = pool;
+  const { layers: L, k, experts: E, tokens: P, maxKeptScores } = pool;
   const { batchColumns, toWire } = window.__wire;
   const fill = (m) => {
     if (m.type !== 'runData' || !m.tokens || m.tokens.count === 0) return toWire(m);
     const { first, count: c } = m.tokens;
     const s = m.steps;
-    const columns = batchColumns(first, c, s ? s.first : 0, s ? s.count : 0, { routing: L * k, scores: L * E, layers: s && s.count ? s.kvBytes.length / s.count : 0 });
+    const summed = (first + c) * L * E > maxKeptScores;
+    const columns = batchColumns(first, c, s ? s.first : 0, s ? s.count : 0, { routing: L * k, scores: summed ? 0 : L * E, sums: summed ? 3 * L * E : 0, layers: s && s.count ? s.kvBytes.length / s.count : 0 });
     for (const key of ['ids', 'segments', 'spans']) columns.tokens[key].set(m.tokens[key]);
     columns.tokens.texts = m.tokens.texts;
     if (s) for (const key of ['tokensInCache', 'kvBytes', 'runMs']) columns.steps[key].set(s[key]);
-    const { expertIds: ids, weights, scores } = columns.tokens;
+    const { expertIds: ids, weights, scores, scoreSums: sums } = columns.tokens;
     for (let l = 0; l < L; l++) {
       for (let t = 0; t < c;) {
         const p = (first + t) % P, n = Math.min(c - t, P - p);
         ids.set(pool.expertIds[l].subarray(p * k, (p + n) * k), (l * c + t) * k);
         weights.set(pool.weights[l].subarray(p * k, (p + n) * k), (l * c + t) * k);
-        scores.set(pool.scores[l].subarray(p * E, (p + n) * E), (l * c + t) * E);
+        if (!summed) scores.set(pool.scores[l].subarray(p * E, (p + n) * E), (l * c + t) * E);
+        else for (let i = 0; i < n; i++) {
+          const base = (Math.min(2, m.tokens.segments[t + i]) * L + l) * E, from = (p + i) * E;
+          for (let x = 0; x < E; x++) sums[base + x] += pool.scores[l][from + x];
+        }
         t += n;
       }
     }

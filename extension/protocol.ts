@@ -19,6 +19,15 @@ import type { TraceMeta } from './trace/types';
 
 export const PROTOCOL_VERSION = 2;
 
+/**
+ * Router scores the webview keeps per token at most (tokens × MoE layers × experts): 32 Mi floats, 128 MiB.
+ * Past it a run keeps its sums and drops the per-token scores: a 20k-token run of a model with 48 MoE
+ * layers × 128 experts would hold 491 MB of them, twice that while its arrays grow. The host knows the
+ * same limit: a batch of more than 3 tokens whose end lies past it carries its scores' sums per segment
+ * (`TokenColumns.scoreSums`), not every token's scores, which at that shape are 90% of a batch's bytes.
+ */
+export const MAX_KEPT_SCORES = 32 * 2 ** 20;
+
 export type { RunSummary };
 
 /** Tokens [first, first + count) of a run, as columns. */
@@ -38,6 +47,11 @@ export interface TokenColumns {
   expertIds: Int16Array;
   weights: Float32Array;
   scores: Float32Array;
+  /**
+   * Only in a batch past MAX_KEPT_SCORES, whose `scores` are then empty: the batch's router scores summed
+   * per segment, 3 × MoE layers × E, segment-major, then layer (each token counted in its segment as sent).
+   */
+  scoreSums?: Float32Array;
 }
 
 /** Model calls [first, first + count) of a run (0 is the prefill), as columns. */

@@ -169,6 +169,50 @@ describe('inspector stream: live runs and replays become the same columns', () =
     assert.deepEqual(run.steps, large.steps);
   });
 
+  it('past the scores the webview keeps, sends each batch\'s score sums per segment, not every token\'s scores; the panel\'s sums stay exact', () => {
+    const { moeLayers, nRoutedExperts: E } = store.meta.model;
+    const L = moeLayers.length;
+    const budget = Math.floor(store.tokenCount / 3) * L * E; // as if the webview kept a third of the run's scores
+    const stream = (options: { maxKeptScores?: number }) => {
+      const out: HostMessage[] = [];
+      const feeder = new TraceFeeder(store);
+      let steps = 0;
+      // a batch every 5 model calls; a batch of 3 tokens or fewer keeps its scores (its sums would be more values)
+      const channel = new RunChannel(3, (m) => out.push(m), 5, { maxShare: Number.POSITIVE_INFINITY, now: () => steps, ...options });
+      channel.start(feeder.live);
+      while (feeder.next()) {
+        steps++;
+        channel.step();
+      }
+      channel.done(runSummary(store));
+      return out;
+    };
+    const summed = stream({ maxKeptScores: budget });
+    const batches = summed.filter((m): m is Data => m.type === 'runData' && m.tokens !== null);
+    let past = 0;
+    for (const m of batches) {
+      const t = m.tokens as TokenColumns;
+      if ((t.first + t.count) * L * E > budget && t.count > 3) {
+        past++;
+        assert.equal(t.scores.length, 0, `batch ${m.seq}: no per-token scores past the budget`);
+        assert.equal(t.scoreSums?.length, 3 * L * E);
+      } else {
+        assert.equal(t.scores.length, t.count * L * E, `batch ${m.seq}: scores before the budget`);
+        assert.equal(t.scoreSums, undefined);
+      }
+    }
+    assert.ok(past > 0 && past < batches.length, `${past} of ${batches.length} batches past the budget`);
+    const exact = stream({}).reduce(reduce, initialState).run;
+    const run = summed.reduce(reduce, initialState).run;
+    assert.ok(run && exact);
+    assert.equal(exact.scoresKept, true);
+    assert.equal(run.scoresKept, false, 'the panel drops per-token scores once a batch comes without them');
+    assert.deepEqual(run.loadBySegment, exact.loadBySegment);
+    run.scoreSumBySegment.forEach((v, i) => assert.ok(Math.abs(v - exact.scoreSumBySegment[i]) <= 1e-4 * Math.max(1, Math.abs(exact.scoreSumBySegment[i])),
+      `score sum ${i}: ${v} from batch sums, ${exact.scoreSumBySegment[i]} from every token`));
+    assert.ok(exact.scoreSumBySegment.some((v) => v > 1), 'the sums are not trivially zero');
+  });
+
   it('sends tokens, routing and steps equal to the trace, with every reasoning step once', () => {
     const { tokens, steps, segments } = joined(live);
     assert.deepEqual(Array.from(tokens.ids), Array.from(store.tokenIds()));

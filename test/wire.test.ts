@@ -51,9 +51,15 @@ describe('runData on the wire: one buffer per batch, views of it in the webview'
     const steps = { first: 1, count: 1, tokensInCache: Int32Array.of(5), kvBytes: Float64Array.of(1, 2, 3), runMs: Float32Array.of(0.25) };
     const m: Data = { type: 'runData', runId: 4, seq: 2, tokens, steps, segments: [{ type: 'enter', segment: Segment.Answer, token: 4 }] };
     const wire = toWire(m) as RunBatch;
-    assert.deepEqual(wire.shape, { routing: 4, scores: 0, layers: 3 });
+    assert.deepEqual(wire.shape, { routing: 4, scores: 0, sums: 0, layers: 3 });
     assert.notEqual(wire.buffer, tokens.ids.buffer);
     assert.deepEqual(plain(fromWire(wire)), plain(m));
+    // past the webview's score budget: the batch's score sums (3 segments × 2 layers × 4 experts) travel instead
+    const summed: Data = { ...m, tokens: { ...tokens, scoreSums: Float32Array.from({ length: 24 }, (_, i) => i / 8) } };
+    const summedWire = toWire(summed) as RunBatch;
+    assert.deepEqual(summedWire.shape, { routing: 4, scores: 0, sums: 24, layers: 3 });
+    assert.deepEqual(plain(fromWire(summedWire)), plain(summed));
+    assert.equal(fromWire({ ...summedWire, shape: { ...summedWire.shape, sums: 23 } }), null, 'sums that do not fill the buffer');
     const stepsOnly: Data = { ...m, tokens: null };
     assert.deepEqual(plain(fromWire(toWire(stepsOnly) as RunBatch)), plain(stepsOnly));
     assert.throws(() => toWire({ ...m, tokens: { ...tokens, spans: Int32Array.of(-1, -1) } }), RangeError, 'columns that do not match their counts are the host\'s bug, not sent');
@@ -90,7 +96,7 @@ describe('runData on the wire: one buffer per batch, views of it in the webview'
     ];
     const detached = new ArrayBuffer(0);
     structuredClone(detached, { transfer: [detached] });
-    assert.equal(fromWire({ ...wire, tokens: null, steps: null, shape: { routing: 0, scores: 0, layers: 0 }, buffer: detached }), null, 'a detached buffer');
+    assert.equal(fromWire({ ...wire, tokens: null, steps: null, shape: { routing: 0, scores: 0, sums: 0, layers: 0 }, buffer: detached }), null, 'a detached buffer');
     const start = messages.slice(0, 1).reduce(reduce, initialState);
     for (const b of broken) {
       assert.equal(fromWire(b), null);

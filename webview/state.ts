@@ -9,7 +9,7 @@
  */
 import type { TraceChecks } from '../extension/trace/checks';
 import { fromWire } from '../extension/inspector/wire';
-import type { HostMessage, Layer, RunMode, RunSummary, StepColumns, TokenColumns } from '../extension/protocol';
+import { type HostMessage, type Layer, MAX_KEPT_SCORES, type RunMode, type RunSummary, type StepColumns, type TokenColumns } from '../extension/protocol';
 import { decodeTokensPerSecond, mhaEquivalentBytes } from '../extension/trace/figures';
 import type { SamplingSettings } from '../extension/trace/sampling';
 import type { SegmentEvent } from '../extension/trace/segmenter';
@@ -124,12 +124,8 @@ export function newRun(runId: number, mode: RunMode, meta: TraceMeta, notice?: s
   };
 }
 
-/**
- * Router scores kept per token at most (tokens × MoE layers × experts): 32 Mi floats, 128 MiB. Past it a
- * run keeps its sums and drops the per-token scores (scoresKept false): a 20k-token run of a model with
- * 48 MoE layers × 128 experts would hold 491 MB of them, twice that while its arrays grow.
- */
-export const MAX_KEPT_SCORES = 32 * 2 ** 20;
+/** Past MAX_KEPT_SCORES a run keeps its sums and drops the per-token scores (scoresKept false). */
+export { MAX_KEPT_SCORES };
 
 /**
  * Adds (sign 1) or removes (sign -1) token `t` of the run's columns from the per-segment sums (a relabel, a
@@ -153,15 +149,17 @@ export function accumulate(run: RunData, t: number, sign: 1 | -1): void {
 
 /**
  * Adds a batch of tokens just appended at `t0` to the per-segment sums, from the batch's own columns (each
- * layer's block contiguous, read in order); its scores count whether or not the run keeps them. The
+ * layer's block contiguous, read in order); its scores count whether or not the run keeps them, and a
+ * batch past MAX_KEPT_SCORES brings their sums ready-made (`scoreSums`, the same layout as the run's). The
  * streaming path: at 48 layers × 128 experts, per token across the run's 48 separate arrays cost ~0.6 ms a frame.
  */
 function accumulateBatch(run: RunData, c: TokenColumns, t0: number): void {
   const { expertsPerToken: k, nRoutedExperts: n } = run.meta.model;
   const layers = run.routing.length;
-  const { count, expertIds, scores } = c;
+  const { count, expertIds, scores, scoreSums } = c;
   const { loadBySegment: load, scoreSumBySegment: sums, segments, tokensBySegment } = run;
   const withScores = scores.length === count * n * layers;
+  if (!withScores && scoreSums?.length === sums.length) for (let i = 0; i < sums.length; i++) sums[i] += scoreSums[i];
   for (let t = 0; t < count; t++) tokensBySegment[Math.min(2, segments[t0 + t])]++;
   for (let l = 0; l < layers; l++) {
     for (let t = 0; t < count; t++) {

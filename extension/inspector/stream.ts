@@ -1,4 +1,4 @@
-import type { HostMessage, RunMode, RunSummary, StepColumns, TokenColumns } from '../protocol';
+import { type HostMessage, MAX_KEPT_SCORES, type RunMode, type RunSummary, type StepColumns, type TokenColumns } from '../protocol';
 import type { SegmentEvent } from '../trace/segmenter';
 import type { TraceStore } from '../trace/store';
 import { batchColumns } from './wire';
@@ -6,14 +6,18 @@ import { batchColumns } from './wire';
 /**
  * Tokens [first, end) and model calls [stepFirst, stepEnd) of a store as the columns of one message, copied
  * into views of one buffer in the wire layout (a posted buffer must not be the store's; VS Code sends it
- * as it is, see wire.ts). No tokens or no calls: that part is null.
+ * as it is, see wire.ts). No tokens or no calls: that part is null. Past the scores the webview keeps
+ * (MAX_KEPT_SCORES) the tokens' router scores travel as their sums per segment where those are fewer values
+ * (a batch of more than 3 tokens: the sums cover 3 segments).
  */
-function storeColumns(store: TraceStore, first: number, end: number, stepFirst: number, stepEnd: number): { tokens: TokenColumns | null; steps: StepColumns | null } {
+function storeColumns(store: TraceStore, first: number, end: number, stepFirst: number, stepEnd: number, keptScores: number): { tokens: TokenColumns | null; steps: StepColumns | null } {
   const { expertsPerToken: k, nRoutedExperts: e, moeLayers, numLayers } = store.meta.model;
   const count = end - first;
   const L = moeLayers.length;
-  const { tokens, steps } = batchColumns(first, count, stepFirst, stepEnd - stepFirst, { routing: L * k, scores: L * e, layers: numLayers });
+  const summed = count > 3 && end * L * e > keptScores;
+  const { tokens, steps } = batchColumns(first, count, stepFirst, stepEnd - stepFirst, { routing: L * k, scores: summed ? 0 : L * e, sums: summed ? 3 * L * e : 0, layers: numLayers });
   store.copyTokens(first, end, tokens);
+  if (tokens.scoreSums) store.sumScores(first, end, tokens.scoreSums);
   tokens.texts = store.tokenTexts().slice(first, end);
   store.copySteps(stepFirst, stepEnd, steps);
   return { tokens: count > 0 ? tokens : null, steps: stepEnd > stepFirst ? steps : null };
@@ -36,13 +40,13 @@ export function tokensPerBatch(store: TraceStore): number {
  * `seq`: as many as MAX_BATCH_BYTES needs, the model calls and segment events riding on the last (they may
  * refer to any of its tokens).
  */
-function dataMessages(store: TraceStore, runId: number, seq: number, from: number, stepFrom: number, segments: SegmentEvent[]): HostMessage[] {
+function dataMessages(store: TraceStore, runId: number, seq: number, from: number, stepFrom: number, segments: SegmentEvent[], keptScores = MAX_KEPT_SCORES): HostMessage[] {
   const per = tokensPerBatch(store);
   const out: HostMessage[] = [];
   for (let first = from; first < store.tokenCount || out.length === 0; first += per) {
     const end = Math.min(store.tokenCount, first + per);
     const last = end === store.tokenCount;
-    const { tokens, steps } = storeColumns(store, first, end, stepFrom, last ? store.stepCount : stepFrom);
+    const { tokens, steps } = storeColumns(store, first, end, stepFrom, last ? store.stepCount : stepFrom, keptScores);
     out.push({ type: 'runData', runId, seq: seq + out.length, tokens, steps, segments: last ? segments : [] });
   }
   return out;
@@ -63,6 +67,8 @@ export interface ChannelOptions {
   maxShare?: number;
   /** The clock, ms (default performance.now). */
   now?: () => number;
+  /** The webview's MAX_KEPT_SCORES (tests lower it): batches ending past it carry score sums, not scores. */
+  maxKeptScores?: number;
 }
 
 /**
@@ -89,11 +95,13 @@ export class RunChannel {
   private store: TraceStore | undefined;
   private readonly maxShare: number;
   private readonly now: () => number;
+  private readonly keptScores: number;
 
   constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = 16, options: ChannelOptions = {}) {
     this.maxShare = options.maxShare ?? CHANNEL_SHARE;
     if (!(this.maxShare > 0)) throw new RangeError(`maxShare must be above 0, not ${this.maxShare}`);
     this.now = options.now ?? (() => performance.now());
+    this.keptScores = options.maxKeptScores ?? MAX_KEPT_SCORES;
   }
 
   /** The time between batches now, ms. */
@@ -120,7 +128,7 @@ export class RunChannel {
     const segments: SegmentEvent[] = this.relabels;
     for (let i = this.sentReasoningSteps; i < store.steps.length; i++) segments.push({ type: 'step', step: { ...store.steps[i] } });
     if (store.tokenCount === this.sentTokens && store.stepCount === this.sentSteps && segments.length === 0) return;
-    const messages = dataMessages(store, this.runId, this.seq, this.sentTokens, this.sentSteps, segments);
+    const messages = dataMessages(store, this.runId, this.seq, this.sentTokens, this.sentSteps, segments, this.keptScores);
     this.seq += messages.length;
     this.sentTokens = store.tokenCount;
     this.sentSteps = store.stepCount;

@@ -21,6 +21,8 @@ export interface BatchShape {
   routing: number;
   /** MoE layers × E router scores per token (0: the batch carries none). */
   scores: number;
+  /** Router score sums for the whole batch (3 × MoE layers × E past MAX_KEPT_SCORES, else 0). */
+  sums: number;
   /** The model's layers: KV bytes per model call. */
   layers: number;
 }
@@ -38,17 +40,17 @@ export interface RunBatch {
   segments: SegmentEvent[];
 }
 
-interface Views { kvBytes: Float64Array; ids: Int32Array; spans: Int32Array; tokensInCache: Int32Array; weights: Float32Array; scores: Float32Array; runMs: Float32Array; expertIds: Int16Array; segments: Uint8Array }
+interface Views { kvBytes: Float64Array; ids: Int32Array; spans: Int32Array; tokensInCache: Int32Array; weights: Float32Array; scores: Float32Array; scoreSums: Float32Array; runMs: Float32Array; expertIds: Int16Array; segments: Uint8Array }
 
 /**
  * The buffer's layout: the columns in this order, widest elements first, so that each starts aligned to
  * its own size. `columnLengths` gives their lengths in that order, `views` makes them.
  */
-const ORDER = ['kvBytes', 'ids', 'spans', 'tokensInCache', 'weights', 'scores', 'runMs', 'expertIds', 'segments'] as const;
-const ELEMENT_BYTES = [8, 4, 4, 4, 4, 4, 4, 2, 1];
+const ORDER = ['kvBytes', 'ids', 'spans', 'tokensInCache', 'weights', 'scores', 'scoreSums', 'runMs', 'expertIds', 'segments'] as const;
+const ELEMENT_BYTES = [8, 4, 4, 4, 4, 4, 4, 4, 2, 1];
 
 function columnLengths(n: number, s: number, shape: BatchShape): number[] {
-  return [s * shape.layers, n, 2 * n, s, n * shape.routing, n * shape.scores, s, n * shape.routing, n];
+  return [s * shape.layers, n, 2 * n, s, n * shape.routing, n * shape.scores, shape.sums, s, n * shape.routing, n];
 }
 
 function byteLength(lengths: readonly number[]): number {
@@ -66,10 +68,11 @@ function views(buffer: ArrayBuffer, lengths: readonly number[]): Views {
   const tokensInCache = new Int32Array(buffer, at, lengths[3]); at += tokensInCache.byteLength;
   const weights = new Float32Array(buffer, at, lengths[4]); at += weights.byteLength;
   const scores = new Float32Array(buffer, at, lengths[5]); at += scores.byteLength;
-  const runMs = new Float32Array(buffer, at, lengths[6]); at += runMs.byteLength;
-  const expertIds = new Int16Array(buffer, at, lengths[7]); at += expertIds.byteLength;
-  const segments = new Uint8Array(buffer, at, lengths[8]);
-  return { kvBytes, ids, spans, tokensInCache, weights, scores, runMs, expertIds, segments };
+  const scoreSums = new Float32Array(buffer, at, lengths[6]); at += scoreSums.byteLength;
+  const runMs = new Float32Array(buffer, at, lengths[7]); at += runMs.byteLength;
+  const expertIds = new Int16Array(buffer, at, lengths[8]); at += expertIds.byteLength;
+  const segments = new Uint8Array(buffer, at, lengths[9]);
+  return { kvBytes, ids, spans, tokensInCache, weights, scores, scoreSums, runMs, expertIds, segments };
 }
 
 /**
@@ -80,12 +83,15 @@ export function batchColumns(firstToken: number, tokens: number, firstStep: numb
   const lengths = columnLengths(tokens, steps, shape);
   const v = views(new ArrayBuffer(byteLength(lengths)), lengths);
   return {
-    tokens: { first: firstToken, count: tokens, ids: v.ids, texts: [], segments: v.segments, spans: v.spans, expertIds: v.expertIds, weights: v.weights, scores: v.scores },
+    tokens: { first: firstToken, count: tokens, ids: v.ids, texts: [], segments: v.segments, spans: v.spans, expertIds: v.expertIds, weights: v.weights, scores: v.scores, ...sums(v) },
     steps: { first: firstStep, count: steps, tokensInCache: v.tokensInCache, kvBytes: v.kvBytes, runMs: v.runMs },
   };
 }
 
 const NONE = new Float32Array(0);
+
+/** `scoreSums` where the batch has them: a batch without keeps the field out. */
+const sums = (v: Views): { scoreSums?: Float32Array } => (v.scoreSums.length > 0 ? { scoreSums: v.scoreSums } : {});
 
 /** runData in its wire form; other messages as they are. Copies only columns that are not already one buffer in the wire layout. */
 export function toWire(m: HostMessage): HostMessage | RunBatch {
@@ -94,8 +100,10 @@ export function toWire(m: HostMessage): HostMessage | RunBatch {
   const s = m.steps;
   const n = t ? t.count : 0;
   const steps = s ? s.count : 0;
-  const shape: BatchShape = { routing: t && n ? t.expertIds.length / n : 0, scores: t && n ? t.scores.length / n : 0, layers: s && steps ? s.kvBytes.length / steps : 0 };
-  const given = [s?.kvBytes ?? NONE, t?.ids ?? NONE, t?.spans ?? NONE, s?.tokensInCache ?? NONE, t?.weights ?? NONE, t?.scores ?? NONE, s?.runMs ?? NONE, t?.expertIds ?? NONE, t?.segments ?? NONE];
+  const shape: BatchShape = {
+    routing: t && n ? t.expertIds.length / n : 0, scores: t && n ? t.scores.length / n : 0, sums: t?.scoreSums?.length ?? 0, layers: s && steps ? s.kvBytes.length / steps : 0,
+  };
+  const given = [s?.kvBytes ?? NONE, t?.ids ?? NONE, t?.spans ?? NONE, s?.tokensInCache ?? NONE, t?.weights ?? NONE, t?.scores ?? NONE, t?.scoreSums ?? NONE, s?.runMs ?? NONE, t?.expertIds ?? NONE, t?.segments ?? NONE];
   const lengths = columnLengths(n, steps, shape);
   if (given.some((column, i) => column.length !== lengths[i])) throw new RangeError(`runData ${m.runId}/${m.seq}: its columns do not match ${n} tokens and ${steps} model calls`);
   const bytes = byteLength(lengths);
@@ -125,7 +133,7 @@ const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as numb
 /** A runBatch as runData whose columns are views of its buffer; null when its sizes do not add up. */
 export function fromWire(w: RunBatch): RunData | null {
   const { tokens: t, steps: s, shape } = w;
-  if (!shape || !count(shape.routing) || !count(shape.scores) || !count(shape.layers) || !(w.buffer instanceof ArrayBuffer) || !Array.isArray(w.segments)) return null;
+  if (!shape || !count(shape.routing) || !count(shape.scores) || !count(shape.sums) || !count(shape.layers) || !(w.buffer instanceof ArrayBuffer) || !Array.isArray(w.segments)) return null;
   if ((t && (!count(t.first) || !count(t.count) || !Array.isArray(t.texts) || t.texts.length !== t.count)) || (s && (!count(s.first) || !count(s.count)))) return null;
   const n = t?.count ?? 0;
   const steps = s?.count ?? 0;
@@ -139,7 +147,7 @@ export function fromWire(w: RunBatch): RunData | null {
   }
   return {
     type: 'runData', runId: w.runId, seq: w.seq, segments: w.segments,
-    tokens: t ? { first: t.first, count: n, texts: t.texts, ids: v.ids, segments: v.segments, spans: v.spans, expertIds: v.expertIds, weights: v.weights, scores: v.scores } : null,
+    tokens: t ? { first: t.first, count: n, texts: t.texts, ids: v.ids, segments: v.segments, spans: v.spans, expertIds: v.expertIds, weights: v.weights, scores: v.scores, ...sums(v) } : null,
     steps: s ? { first: s.first, count: steps, tokensInCache: v.tokensInCache, kvBytes: v.kvBytes, runMs: v.runMs } : null,
   };
 }

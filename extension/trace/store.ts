@@ -254,8 +254,9 @@ export class TraceStore {
 
   /**
    * Copies tokens [first, end) into `into`: ids, segments and spans from index 0, routing layer-major (MoE
-   * layer l's block of (end − first) × k ids, weights, and × E scores, at l times its size). One copy per
-   * column, no views of the store made on the way: the run channel's path, every 16 ms.
+   * layer l's block of (end − first) × k ids, weights, and × E scores, at l times its size; no scores where
+   * `into.scores` is empty). One copy per column, no views of the store made on the way: the run channel's
+   * path, every 16 ms.
    */
   copyTokens(first: number, end: number, into: { ids: Int32Array; segments: Uint8Array; spans: Int32Array; expertIds: Int16Array; weights: Float32Array; scores: Float32Array }): void {
     this.settle();
@@ -267,7 +268,25 @@ export class TraceStore {
     for (let l = 0; l < this.routingIds.length; l++) {
       this.routingIds[l].copyTo(into.expertIds, first * k, end * k, l * n * k);
       this.routingWeights[l].copyTo(into.weights, first * k, end * k, l * n * k);
-      this.routingScores[l].copyTo(into.scores, first * e, end * e, l * n * e);
+      if (into.scores.length > 0) this.routingScores[l].copyTo(into.scores, first * e, end * e, l * n * e);
+    }
+  }
+
+  /**
+   * Adds the router scores of tokens [first, end) to `into`, per segment: 3 × MoE layers × E, segment-major,
+   * then layer (a batch's `scoreSums`, the webview's per-segment sums). Tokens without scores add nothing.
+   */
+  sumScores(first: number, end: number, into: Float32Array): void {
+    this.settle();
+    const e = this.meta.model.nRoutedExperts;
+    const layers = this.routingScores.length;
+    const segments = this.segments.view();
+    for (let l = 0; l < layers; l++) {
+      const scores = this.routingScores[l].view();
+      for (let t = first; t < end && (t + 1) * e <= scores.length; t++) {
+        const base = (Math.min(2, segments[t]) * layers + l) * e;
+        for (let x = 0; x < e; x++) into[base + x] += scores[t * e + x];
+      }
     }
   }
 
