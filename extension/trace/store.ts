@@ -283,9 +283,11 @@ export class TraceStore {
     const segments = this.segments.view();
     for (let l = 0; l < layers; l++) {
       const scores = this.routingScores[l].view();
-      for (let t = first; t < end && (t + 1) * e <= scores.length; t++) {
-        const base = (Math.min(2, segments[t]) * layers + l) * e;
-        for (let x = 0; x < e; x++) into[base + x] += scores[t * e + x];
+      const last = Math.min(end, Math.floor(scores.length / e));
+      for (let t = first; t < last; t++) {
+        const seg = segments[t] > 2 ? 2 : segments[t];
+        let at = (seg * layers + l) * e;
+        for (let i = t * e, stop = i + e; i < stop; i++, at++) into[at] += scores[i];
       }
     }
   }
