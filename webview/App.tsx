@@ -86,6 +86,15 @@ export function App({ inspector }: { inspector: Inspector }) {
   const changeControls = useCallback((p: string, s: typeof settings) => inspector.setUi({ prompt: p, settings: s }), [inspector]);
   const runPrompt = useCallback(() => inspector.post({ type: 'run', prompt, settings }), [inspector, prompt, settings]);
   const stop = useCallback(() => { if (runId !== undefined) inspector.post({ type: 'stop', runId }); }, [inspector, runId]);
+  // elements that keep their identity across streamed frames: @lit/react sets every element property it is
+  // given on each render, and `slot` and `title` are attributes too; set again every frame, they re-slotted
+  // the tab headers and laid the whole panel out again
+  const canExport = !!run && !running;
+  const exportButton = useMemo(() => (
+    <VscodeButton secondary data-testid="export" disabled={!canExport} title="Save this run as a trace (JSON, JSONL or CSV)"
+      onClick={() => inspector.post({ type: 'export' })}>Export…</VscodeButton>
+  ), [inspector, canExport]);
+  const tabHeaders = useMemo(() => TABS.map((tab) => <VscodeTabHeader key={`h-${tab}`} slot="header" data-testid={`tab-${tab}`}>{TAB_LABELS[tab]}</VscodeTabHeader>), []);
 
   return (
     <div className={`app mode-${mode}`} data-mode={mode}>
@@ -99,8 +108,7 @@ export function App({ inspector }: { inspector: Inspector }) {
         )}
         {mode === 'replay' && <span className="badge" data-testid="replay-badge">replay</span>}
         <span className="grow" />
-        <VscodeButton secondary data-testid="export" disabled={!run || running} title="Save this run as a trace (JSON, JSONL or CSV)"
-          onClick={() => inspector.post({ type: 'export' })}>Export…</VscodeButton>
+        {exportButton}
       </header>
       <Notices state={state} run={run} onAction={(action) => inspector.post({ type: 'action', action })} />
       {run && <Summary run={run} speed={speed} running={running} />}
@@ -113,7 +121,7 @@ export function App({ inspector }: { inspector: Inspector }) {
       ) : (
         <VscodeTabs className="views" selectedIndex={TABS.indexOf(ui.tab)} data-testid="tabs"
           onVscTabsSelect={(e) => inspector.setUi({ tab: TABS[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? 'tokens' })}>
-          {TABS.map((tab) => <VscodeTabHeader key={`h-${tab}`} slot="header" data-testid={`tab-${tab}`}>{TAB_LABELS[tab]}</VscodeTabHeader>)}
+          {tabHeaders}
           <VscodeTabPanel className="tab-panel tab-tokens">
             <LayerBar layers={moeLayers} shown={shownLayer} palette={palette} counts={legendCounts} onLayer={selectLayer} />
             <TokenStream run={run} layer={layerIndex >= 0 ? layerIndex : 'all'} palette={palette} pinned={ui.pinned} range={ui.range} active={ui.active}
