@@ -94,6 +94,7 @@ export function App({ inspector }: { inspector: Inspector }) {
     <VscodeButton secondary data-testid="export" disabled={!canExport} title="Save this run as a trace (JSON, JSONL or CSV)"
       onClick={() => inspector.post({ type: 'export' })}>Export…</VscodeButton>
   ), [inspector, canExport]);
+  const selectTab = useCallback((e: Event) => inspector.setUi({ tab: TABS[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? 'tokens' }), [inspector]);
   const tabHeaders = useMemo(() => TABS.map((tab) => <VscodeTabHeader key={`h-${tab}`} slot="header" data-testid={`tab-${tab}`}>{TAB_LABELS[tab]}</VscodeTabHeader>), []);
 
   return (
@@ -120,7 +121,7 @@ export function App({ inspector }: { inspector: Inspector }) {
         <p className="empty">{mode === 'live' ? 'Run a prompt, or select code and use “MoE Lens: Inspect Selection”.' : 'Loading trace…'}</p>
       ) : (
         <VscodeTabs className="views" selectedIndex={TABS.indexOf(ui.tab)} data-testid="tabs"
-          onVscTabsSelect={(e) => inspector.setUi({ tab: TABS[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? 'tokens' })}>
+          onVscTabsSelect={selectTab}>
           {tabHeaders}
           <VscodeTabPanel className="tab-panel tab-tokens">
             <LayerBar layers={moeLayers} shown={shownLayer} palette={palette} counts={legendCounts} onLayer={selectLayer} />
