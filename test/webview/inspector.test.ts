@@ -308,16 +308,25 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     assert.equal(await page.page.locator('[data-testid="heatmap"] td').count(), suite.rec.store.meta.model.moeLayers.length * 16);
   });
 
-  it('run controls post a validated run message, and Stop names the running run', async () => {
+  it('run controls post a validated run message, Stop names the running run, and Export waits for the run to end', async () => {
     const page = await suite.open('dark');
     await page.post([initMessage('live', 1), { type: 'status', state: 'idle', model: 'moe-lens-mini', provider: 'cpu' }]);
     await page.page.getByTestId('run').click();
     const run = (await page.posted()).find((m) => m.type === 'run');
     assert.deepEqual(run, { type: 'run', prompt: 'x = 1\nprint(x)', settings: GREEDY });
+    const exportButton = page.page.getByTestId('export');
+    assert.equal(await exportButton.getAttribute('disabled'), '', 'no run to export yet');
     await page.post([suite.rec.live[0], suite.rec.live[1]]);
     await page.rendered(1, 1);
+    assert.equal(await exportButton.getAttribute('disabled'), '', 'the run is still going');
     await page.page.getByTestId('stop').click();
     assert.deepEqual((await page.posted()).filter((m) => m.type === 'stop'), [{ type: 'stop', runId: 1 }]);
+    const rest = suite.rec.live.slice(2);
+    await page.post(rest);
+    await page.rendered(1, (rest.at(-1) as { seq: number }).seq);
+    await page.page.locator('vscode-button[data-testid="export"]:not([disabled])').waitFor();
+    await exportButton.click();
+    assert.deepEqual((await page.posted()).filter((m) => m.type === 'export'), [{ type: 'export' }]);
   });
 
   for (const theme of ['dark', 'light'] as const) {
