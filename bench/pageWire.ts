@@ -3,6 +3,6 @@
  * player posts each batch as the extension does — one runBatch, its columns in one buffer — and the panel
  * unpacks it as it does in VS Code.
  */
-import { batchColumns, toWire } from '../extension/inspector/wire';
+import { batchColumns, carriesScoreSums, toWire } from '../extension/inspector/wire';
 
-Object.assign(globalThis, { __wire: { batchColumns, toWire } });
+Object.assign(globalThis, { __wire: { batchColumns, carriesScoreSums, toWire } });

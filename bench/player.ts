@@ -86,12 +86,12 @@ export function routingPool(trace: TraceStore, maxBytes = 24 * 2 ** 20): Routing
  */
 export const PLAYER = `window.__play = (schedule, pool) => new Promise((resolve) => {
   const { layers: L, k, experts: E, tokens: P, maxKeptScores } = pool;
-  const { batchColumns, toWire } = window.__wire;
+  const { batchColumns, carriesScoreSums, toWire } = window.__wire;
   const fill = (m) => {
     if (m.type !== 'runData' || !m.tokens || m.tokens.count === 0) return toWire(m);
     const { first, count: c } = m.tokens;
     const s = m.steps;
-    const summed = (first + c) * L * E > maxKeptScores;
+    const summed = carriesScoreSums(c, first + c, L * E, maxKeptScores);
     const columns = batchColumns(first, c, s ? s.first : 0, s ? s.count : 0, { routing: L * k, scores: summed ? 0 : L * E, sums: summed ? 3 * L * E : 0, layers: s && s.count ? s.kvBytes.length / s.count : 0 });
     for (const key of ['ids', 'segments', 'spans']) columns.tokens[key].set(m.tokens[key]);
     columns.tokens.texts = m.tokens.texts;

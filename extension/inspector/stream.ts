@@ -1,7 +1,7 @@
 import { type HostMessage, MAX_KEPT_SCORES, type RunMode, type RunSummary, type StepColumns, type TokenColumns } from '../protocol';
 import type { SegmentEvent } from '../trace/segmenter';
 import type { TraceStore } from '../trace/store';
-import { batchColumns } from './wire';
+import { batchColumns, carriesScoreSums } from './wire';
 
 /**
  * Tokens [first, end) and model calls [stepFirst, stepEnd) of a store as the columns of one message, copied
@@ -14,7 +14,7 @@ function storeColumns(store: TraceStore, first: number, end: number, stepFirst: 
   const { expertsPerToken: k, nRoutedExperts: e, moeLayers, numLayers } = store.meta.model;
   const count = end - first;
   const L = moeLayers.length;
-  const summed = count > 3 && end * L * e > keptScores;
+  const summed = carriesScoreSums(count, end, L * e, keptScores);
   const { tokens, steps } = batchColumns(first, count, stepFirst, stepEnd - stepFirst, { routing: L * k, scores: summed ? 0 : L * e, sums: summed ? 3 * L * e : 0, layers: numLayers });
   store.copyTokens(first, end, tokens);
   if (tokens.scoreSums) store.sumScores(first, end, tokens.scoreSums);

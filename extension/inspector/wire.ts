@@ -10,7 +10,7 @@
  *
  * Pure: the webview bundle imports it.
  */
-import type { HostMessage, StepColumns, TokenColumns } from '../protocol';
+import { type HostMessage, MAX_KEPT_SCORES, type StepColumns, type TokenColumns } from '../protocol';
 import type { SegmentEvent } from '../trace/segmenter';
 
 type RunData = Extract<HostMessage, { type: 'runData' }>;
@@ -25,6 +25,15 @@ export interface BatchShape {
   sums: number;
   /** The model's layers: KV bytes per model call. */
   layers: number;
+}
+
+/**
+ * Whether a batch of `count` tokens ending at token `end` carries its router scores summed per segment
+ * (3 × MoE layers × E values) instead of every token's (`perToken`, MoE layers × E): past the scores the
+ * webview keeps, and only where the sums are fewer values.
+ */
+export function carriesScoreSums(count: number, end: number, perToken: number, keptScores = MAX_KEPT_SCORES): boolean {
+  return count > 3 && end * perToken > keptScores;
 }
 
 /** The wire form of a runData message. */
