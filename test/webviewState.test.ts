@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type HostMessage, PROTOCOL_VERSION, type StepColumns, type TokenColumns } from '../extension/protocol';
+import { type HostMessage, MAX_KEPT_SCORES, PROTOCOL_VERSION, type StepColumns, type TokenColumns } from '../extension/protocol';
 import type { SegmentEvent } from '../extension/trace/segmenter';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 import { loadRun, saveRun } from '../webview/persist';
-import { type InspectorState, MAX_KEPT_SCORES, MAX_PENDING, MAX_ROW_TOKENS, accumulate, initialState, reduce } from '../webview/state';
+import { type InspectorState, MAX_PENDING, MAX_ROW_TOKENS, accumulate, initialState, reduce } from '../webview/state';
 import { balance } from '../extension/trace/figures';
 import { heatmap, kvFigures, segmentHeatmap, segmentLoad, topExpert } from '../webview/stats';
 import { LineLayout } from '../webview/views/lines';

@@ -124,9 +124,6 @@ export function newRun(runId: number, mode: RunMode, meta: TraceMeta, notice?: s
   };
 }
 
-/** Past MAX_KEPT_SCORES a run keeps its sums and drops the per-token scores (scoresKept false). */
-export { MAX_KEPT_SCORES };
-
 /**
  * Adds (sign 1) or removes (sign -1) token `t` of the run's columns from the per-segment sums (a relabel, a
  * restore; batches as they arrive: accumulateBatch). Moving a token whose scores were dropped to another
