@@ -13,19 +13,29 @@ export const LayerBar = memo(function LayerBar(p: { layers: readonly number[]; s
     : `Each token is coloured by its top expert at model layer ${p.shown}: the expert with the largest gate weight. The legend gives each expert's share of that layer's assignments (all tokens).`;
   return (
     <div className="layer-bar">
-      <label className="inline">
-        colour by{' '}
-        <VscodeSingleSelect data-testid="layer-select" value={String(p.shown)} aria-label="Colour tokens by the top expert of layer"
-          onChange={(e) => {
-            const v = (e.target as HTMLSelectElement).value;
-            p.onLayer(v === 'all' ? 'all' : Number(v));
-          }}>
-          {p.layers.map((l) => <VscodeOption key={l} value={String(l)}>layer {l}</VscodeOption>)}
-          <VscodeOption value="all">all MoE layers (stripes)</VscodeOption>
-        </VscodeSingleSelect>
-      </label>
+      <LayerSelect layers={p.layers} shown={p.shown} onLayer={p.onLayer} />
       <span className="help" tabIndex={0} role="note" title={explain} aria-label={explain} data-testid="legend-help">?</span>
       <Legend palette={p.palette} counts={p.shown === 'all' ? null : p.counts} />
     </div>
+  );
+});
+
+/**
+ * The picker on its own: the legend's counts change every few frames while a run streams, and the select's
+ * wrapper sets every property again on each render, so its dropdown re-rendered with them.
+ */
+const LayerSelect = memo(function LayerSelect(p: { layers: readonly number[]; shown: Layer; onLayer(layer: Layer): void }) {
+  return (
+    <label className="inline">
+      colour by{' '}
+      <VscodeSingleSelect data-testid="layer-select" value={String(p.shown)} aria-label="Colour tokens by the top expert of layer"
+        onChange={(e) => {
+          const v = (e.target as HTMLSelectElement).value;
+          p.onLayer(v === 'all' ? 'all' : Number(v));
+        }}>
+        {p.layers.map((l) => <VscodeOption key={l} value={String(l)}>layer {l}</VscodeOption>)}
+        <VscodeOption value="all">all MoE layers (stripes)</VscodeOption>
+      </VscodeSingleSelect>
+    </label>
   );
 });
