@@ -50,7 +50,15 @@ export function TokenStream(p: TokenStreamProps) {
   const [view, setView] = useState({ top: 0, height: 600, width: 800, charPx: 8 });
   const [hover, setHover] = useState<{ t: number; x: number; y: number } | null>(null);
   /** Whether the view follows the stream (it is at the bottom, and the user has not moved away). */
-  const [follow, setFollow] = useState(true);
+  const [follow, setFollowState] = useState(true);
+  // the list scrolls itself on every streamed frame, and its scroll handler says whether it follows: setting
+  // the same value again still made React render the list, for nothing, on ~6 frames in 10; only a change is set
+  const followed = useRef(true);
+  const setFollow = (f: boolean) => {
+    if (followed.current === f) return;
+    followed.current = f;
+    setFollowState(f);
+  };
   const stripes = p.layer === 'all' ? run.routing.length : 0;
   const rowPx = ROW_PX + stripes * STRIPE_PX;
   const columns = Math.max(8, Math.floor((view.width - GUTTER_PX - 16) / view.charPx));
