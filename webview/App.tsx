@@ -112,7 +112,7 @@ export function App({ inspector }: { inspector: Inspector }) {
         {exportButton}
       </header>
       <Notices state={state} run={run} onAction={(action) => inspector.post({ type: 'action', action })} />
-      {run && <Summary run={run} speed={speed} running={running} />}
+      {run && <Summary run={run} speed={speed} running={running} version={version} />}
       {mode === 'live' && (
         <Controls prompt={prompt} settings={settings} running={running} disabled={status?.state === 'loading'} focus={ui.focus?.target === 'prompt' ? ui.focus.n : 0}
           onChange={changeControls} onRun={runPrompt} onStop={stop} />

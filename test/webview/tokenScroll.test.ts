@@ -2,6 +2,7 @@
  * The token view in real Chromium while a run streams: it follows the newest token, shows the last one
  * when the run ends, and leaves the view where the user scrolled, also when the scroll lands right after
  * a frame the stream drew (the view scrolls itself a frame late, to spare the browser a second layout).
+ * The summary above it keeps up: redrawn with the charts while the run streams, at once when it ends.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -27,6 +28,11 @@ describe('token view in Chromium, following a streaming run', () => {
       const box = last.getBoundingClientRect();
       return { t: Number(last.getAttribute('data-t')), inView: box.top >= view.top && box.bottom <= view.bottom, scrollTop: el.scrollTop, bottomGap: el.scrollHeight - el.scrollTop - el.clientHeight };
     });
+    /** The summary's token count and its `ended` line's reason. */
+    const summary = () => page.page.getByTestId('summary').evaluate((el) => ({
+      tokens: Number(/(\d+) tokens \(/.exec(el.textContent ?? '')?.[1] ?? -1),
+      ended: el.querySelector('[data-testid="ended"]')?.getAttribute('data-reason'),
+    }));
     const half = Math.floor(data.length / 2);
     await page.post([initMessage('live', 1), start, ...data.slice(0, half)]);
     const ack = await page.rendered(1, lastSeq(data.slice(0, half)));
@@ -40,7 +46,12 @@ describe('token view in Chromium, following a streaming run', () => {
     await page.page.setViewportSize({ width: 700, height: 520 });
     await settle(page);
     await page.post(data.slice(half, half + 4));
-    await page.rendered(1, lastSeq(data.slice(half, half + 4)));
+    const later = await page.rendered(1, lastSeq(data.slice(half, half + 4)));
+    assert.ok(later.tokens > ack.tokens);
+    // the summary's figures are redrawn with the charts while a run streams (every 250 ms), not every frame
+    const deadline = Date.now() + 2000;
+    while ((await summary()).tokens !== later.tokens && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await summary(), { tokens: later.tokens, ended: 'running' }, 'the streaming run\'s summary caught up with its tokens');
     await settle(page);
     const grown = await newest();
     assert.ok(grown.inView && grown.bottomGap <= 1, `the view still follows after the panel grew: ${JSON.stringify(grown)}`);
@@ -52,6 +63,8 @@ describe('token view in Chromium, following a streaming run', () => {
 
     await page.post([...data.slice(half + 4), ...done]);
     await page.rendered(1, lastSeq(done));
+    const reason = done[0].type === 'runDone' ? done[0].summary.reason : '';
+    assert.deepEqual(await summary(), { tokens: suite.rec.store.tokenCount, ended: reason }, 'the summary shows the run\'s end in the frame that drew it');
     await settle(page);
     const end = await newest();
     assert.equal(end.t, suite.rec.store.tokenCount - 1);

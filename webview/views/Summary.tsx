@@ -1,4 +1,5 @@
 /** The run at a glance, first thing in the panel: the answer as text, the reasoning's size, why it ended, where it ran. */
+import { memo } from 'react';
 import { Segment } from '../../extension/trace/types';
 import type { RunData } from '../state';
 import { describeMismatch, type TraceChecks } from '../../extension/trace/checks';
@@ -24,7 +25,12 @@ export function answerText(run: RunData): string {
   return text.replace(/^\s+|\s+$/g, '');
 }
 
-export function Summary(p: { run: RunData; speed: number; running: boolean }) {
+/**
+ * Memoised on `version`, the charts' counter: while a run streams, its figures and answer are redrawn with
+ * the charts (every 250 ms), as often as anyone reads them, and not on every frame, where their text cost
+ * the frame its layout and paint. A run's end, or another run, shows at once.
+ */
+export const Summary = memo(function Summary(p: { run: RunData; speed: number; running: boolean; version: number }) {
   const { run } = p;
   const answer = answerText(run);
   const reasoningTokens = run.tokensBySegment[Segment.Reasoning];
@@ -52,7 +58,8 @@ export function Summary(p: { run: RunData; speed: number; running: boolean }) {
       {run.checks && <CheckLine checks={run.checks} />}
     </section>
   );
-}
+}, (a, b) => a.version === b.version && a.running === b.running && a.run.runId === b.run.runId && a.run.summary === b.run.summary
+  && a.run.checks === b.run.checks && (b.running || a.speed === b.speed));
 
 /** The bundled model's reasoning checked against the program's run: right, or where it first went wrong. */
 function CheckLine({ checks }: { checks: TraceChecks }) {
