@@ -50,11 +50,15 @@ function useChartVersion(run: RunData | null): number {
 }
 
 /**
- * A tab's view renders while its tab is shown, and keeps what it last drew while hidden: over a streaming
- * run, the heatmap, the load and KV charts would otherwise redraw out of sight on every frame.
+ * A tab's view mounts the first time its tab is shown, renders while it is shown, and keeps what it last
+ * drew while hidden: over a streaming run, the heatmap, the load and KV charts would otherwise redraw out
+ * of sight on every frame, and a trace opened on the tokens tab built them (uPlot's charts, the heatmap's
+ * select, which measures itself, forcing a layout of the page) before its first paint.
  */
-const WhenShown = memo(function WhenShown({ children }: { shown: boolean; children: ReactNode }) {
-  return <>{children}</>;
+const WhenShown = memo(function WhenShown({ shown, children }: { shown: boolean; children: ReactNode }) {
+  const [seen, setSeen] = useState(shown);
+  if (shown && !seen) setSeen(true);
+  return shown || seen ? <>{children}</> : null;
 }, (_before, next) => !next.shown);
 
 export function App({ inspector }: { inspector: Inspector }) {

@@ -127,8 +127,13 @@ describe('inspector webview in Chromium, fed runs recorded from the real engine'
     await page.page.locator(`[data-t="${t}"]`).click();
     await page.page.locator(`[data-t="${t}"].pinned`).waitFor();
     assert.deepEqual((await page.posted()).filter((m) => m.type === 'pinToken').at(-1), { type: 'pinToken', runId: 1, index: t });
+    // the other tabs' views are built the first time their tab is shown, and kept after
+    assert.deepEqual(await page.page.evaluate(`['heatmap', 'kv-figures', 'balance'].map((id) => document.querySelectorAll('[data-testid="' + id + '"]').length)`), [0, 0, 0]);
     await page.page.getByTestId('tab-routing').click();
     await page.page.getByTestId('heatmap').waitFor();
+    await page.page.getByTestId('tab-tokens').click();
+    await page.page.getByTestId('tab-routing').click();
+    assert.equal(await page.page.getByTestId('heatmap').count(), 1, 'the heatmap was kept while its tab was hidden');
     const cells = await page.page.$$eval('[data-testid="heatmap"] td', (els) => els.map((el) => ({
       layer: Number(el.getAttribute('data-layer')), expert: Number(el.getAttribute('data-expert')), value: el.getAttribute('data-value'), selected: el.getAttribute('data-selected'),
     })));
