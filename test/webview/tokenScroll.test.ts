@@ -49,8 +49,7 @@ describe('token view in Chromium, following a streaming run', () => {
     const later = await page.rendered(1, lastSeq(data.slice(half, half + 4)));
     assert.ok(later.tokens > ack.tokens);
     // the summary's figures are redrawn with the charts while a run streams (every 250 ms), not every frame
-    const deadline = Date.now() + 2000;
-    while ((await summary()).tokens !== later.tokens && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await page.page.getByTestId('facts').getByText(`${later.tokens} tokens (`).waitFor({ timeout: 2000 }).catch(() => undefined);
     assert.deepEqual(await summary(), { tokens: later.tokens, ended: 'running' }, 'the streaming run\'s summary caught up with its tokens');
     await settle(page);
     const grown = await newest();
