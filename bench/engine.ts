@@ -2,9 +2,10 @@
  * Engine benchmark (not a test): prints one figure per line, each a median over rounds measured in this
  * run, on the path a user has — run() → RunChannel → a VS Code-style serialised postMessage.
  *   decode tok/s                     greedy decoding of held-out programs through run(), batch 1
- *   routing outputs overhead         decode steps (model call, routing read, store append) of the graph vs the same graph
- *                                    without routing outputs, the two in lockstep
- *   loop overhead                    (wall − time inside session.run) / wall for whole runs, channel included
+ *   routing outputs overhead         decode steps (model call, the step kept: routing row, cache bytes) of the graph vs the
+ *                                    same graph without routing outputs, the two in lockstep
+ *   loop overhead                    (wall − time inside session.run) / wall for whole runs, channel included, the loop
+ *                                    gathering its steps for the channel's interval as the extension's does
  *   bare loop overhead               the same for the plainest greedy loop (encode, feed, argmax, cache swap) on the
  *                                    graph without routing outputs: what any decode loop costs on this machine, the
  *                                    floor under `loop overhead`
@@ -21,7 +22,8 @@ import { type LoadedModel, loadModel } from '../extension/engine/model';
 import { formatPrompt } from '../extension/engine/modelDir';
 import { withoutGraphOutputs } from '../extension/engine/onnxGraph';
 import { Decoder } from '../extension/engine/decoder';
-import { addGenerated, run, traceMeta } from '../extension/engine/run';
+import { PendingCalls } from '../extension/engine/pendingCalls';
+import { run } from '../extension/engine/run';
 import { argmax } from '../extension/engine/sampler';
 import { fixedSample, readHeldout } from '../extension/eval/heldout';
 import { RunChannel } from '../extension/inspector/stream';
@@ -29,8 +31,7 @@ import { toWire } from '../extension/inspector/wire';
 import type { HostMessage } from '../extension/protocol';
 import { traceToJson } from '../extension/trace/jsonFormat';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
-import { TraceStore } from '../extension/trace/store';
-import { Segment } from '../extension/trace/types';
+import type { TraceStore } from '../extension/trace/store';
 import { median, percentile, serializeLikeVsCode } from './measure';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -66,7 +67,7 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
   let posted = 0;
   const started = performance.now();
   const ch = channel ? new RunChannel(1, (m: HostMessage) => { posted += serializeLikeVsCode(toWire(m)).bytes; }) : undefined;
-  const events = run(model, { prompt, settings: { ...DEFAULT_SAMPLING, maxNewTokens: TOKENS } });
+  const events = run(model, { prompt, settings: { ...DEFAULT_SAMPLING, maxNewTokens: TOKENS }, batchMs: ch ? () => ch.currentIntervalMs : 0 });
   for (;;) {
     const next = await events.next();
     if (next.done) {
@@ -78,7 +79,7 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
     else if (e.type === 'step') {
       ch?.step(e.segments);
       runMs += e.runMs;
-      if (e.phase === 'decode') { decodeMs += e.wallMs; tokens++; }
+      if (e.phase === 'decode') { decodeMs += e.wallMs; tokens += e.tokenCount; }
     } else {
       const { type: _, ...summary } = e;
       ch?.done(summary);
@@ -88,11 +89,12 @@ async function decodeOne(model: LoadedModel, prompt: string, channel: boolean): 
 
 /**
  * Greedy decoding of `prompt` on both graphs at once, step by step, `withFirst` deciding which runs first at
- * even steps (the other first at odd ones). A step is the decoder's call (session.run and reading the
- * routing) and the store's append of the token with its routing, as run() does both. Returns each graph's step ms.
+ * even steps (the other first at odd ones). A step is what run() does for each token: the decoder's call
+ * (session.run, the routing as one row) and keeping the step (PendingCalls: the row, the cache bytes).
+ * Returns each graph's step ms.
  */
 async function lockstep(withRouting: LoadedModel, bare: LoadedModel, prompt: string, withFirst: boolean): Promise<{ with: number[]; bare: number[] }> {
-  const sides = [withRouting, bare].map((model) => ({ decoder: new Decoder(model), store: new TraceStore(traceMeta(model, { prompt, settings: DEFAULT_SAMPLING })), ms: [] as number[] }));
+  const sides = [withRouting, bare].map((model) => ({ decoder: new Decoder(model), pending: PendingCalls.for(model), ms: [] as number[] }));
   try {
     const { ids } = withRouting.folder.tokenizer.encode(prompt);
     const outs = [];
@@ -106,7 +108,8 @@ async function lockstep(withRouting: LoadedModel, bare: LoadedModel, prompt: str
         const side = sides[j];
         const started = performance.now();
         outs[j] = await side.decoder.forward([id]);
-        addGenerated(side.store, id, '', Segment.Answer, outs[j]);
+        if (side.pending.full) side.pending.clear();
+        side.pending.push(id, outs[j], side.decoder.position, side.decoder.cache.bytesPerLayer());
         side.ms.push(performance.now() - started);
       }
       let diff = 0;

@@ -6,6 +6,7 @@ import { StepRouting, contractReader } from '../extension/engine/routing';
 import type { CacheSpec } from '../extension/engine/graph';
 import { KvCache, tensorBytes } from '../extension/engine/kvCache';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
+import { packRouting } from '../extension/trace/packedRouting';
 import { TraceStore } from '../extension/trace/store';
 import { Segment, type TraceMeta } from '../extension/trace/types';
 
@@ -146,7 +147,7 @@ describe('packed rows in the trace store', () => {
       const r = row(t);
       // token 6 comes the per-layer way into both; reads at 4 and 9 settle the rows pending then
       if (t === 6) packed.addToken(t, `t${t}`, Segment.Answer, [-1, -1], layersOf(r));
-      else assert.equal(packed.addPackedToken(t, `t${t}`, Segment.Answer, r), t);
+      else assert.equal(packed.appendPackedTokens(1, Int32Array.of(t), [`t${t}`], Uint8Array.of(Segment.Answer), r), t);
       r.fill(NaN); // the store copied the row: the step buffer is the decoder's again
       plain.addToken(t, `t${t}`, Segment.Answer, [-1, -1], layersOf(row(t)));
       if (t === 4) assert.deepEqual(packed.routing(1).scores.slice(-E), plain.routing(1).scores.slice(-E));
@@ -173,9 +174,27 @@ describe('packed rows in the trace store', () => {
     assert.equal(packed.routing(1).scores.at(-1), Math.fround(-11.1 - 7 / 1000));
   });
 
+  it('packs one token of per-layer columns into the row it came from, and appends rows from a longer buffer as a batch', () => {
+    // the decode loop's buffer holds more rows than a batch fills; its tail must not be read
+    const rows = new Float32Array(4 * width).fill(NaN);
+    for (let t = 0; t < 3; t++) packRouting(layersOf(row(t + 2)), 0, k, E, rows, t * width);
+    for (let t = 0; t < 3; t++) assert.deepEqual(rows.subarray(t * width, (t + 1) * width), row(t + 2));
+    const batched = new TraceStore(meta());
+    const single = new TraceStore(meta());
+    const segments = [Segment.Reasoning, Segment.Answer, Segment.Answer];
+    assert.equal(batched.appendPackedTokens(3, Int32Array.of(2, 3, 4, 99), ['a', 'b', 'c'], Uint8Array.of(...segments, 0), rows), 0);
+    for (let t = 0; t < 3; t++) single.appendPackedTokens(1, Int32Array.of(t + 2), ['abc'[t]], Uint8Array.of(segments[t]), row(t + 2));
+    assert.equal(batched.tokenCount, 3);
+    assert.deepEqual(batched.tokenIds(), single.tokenIds());
+    assert.deepEqual(batched.tokenTexts(), single.tokenTexts());
+    assert.deepEqual(Array.from(batched.tokenSegments()), segments);
+    assert.deepEqual(Array.from(batched.sourceSpans()), new Array(6).fill(-1));
+    for (let l = 0; l < L; l++) assert.deepEqual(batched.routing(l), single.routing(l));
+  });
+
   it('refuses a row of another width', () => {
     const store = new TraceStore(meta());
-    assert.throws(() => store.addPackedToken(1, 'x', Segment.Answer, new Float32Array(width - 1)), /packed routing row of 23 values/);
+    assert.throws(() => store.appendPackedTokens(1, Int32Array.of(1), ['x'], Uint8Array.of(Segment.Answer), new Float32Array(width - 1)), /rows of 2 MoE layers × \(2·2 \+ 8\) values/);
     assert.equal(store.tokenCount, 0);
   });
 });

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { type LoadedModel, loadModel } from '../extension/engine/model';
 import { formatPrompt } from '../extension/engine/modelDir';
+import { PendingCalls } from '../extension/engine/pendingCalls';
 import { type EngineEvent, type StepEvent, run } from '../extension/engine/run';
 import { DEFAULT_SAMPLING } from '../extension/trace/sampling';
 import type { TraceStore } from '../extension/trace/store';
@@ -71,15 +72,71 @@ describe('run: the event stream', () => {
     assert.ok(store.steps.length >= 8, 'reasoning steps');
   });
 
+  it('gathers decode steps into batches that record exactly what one event per step records', async () => {
+    const each = await collect(run(model, { prompt, settings: greedy }));
+    let asked = 0;
+    const batched = await collect(run(model, { prompt, settings: greedy, batchMs: () => { asked++; return Infinity; } }));
+    const [prefill, ...decode] = stepsOf(batched.events);
+    const generated = batched.store.tokenCount - prefill.tokenCount;
+    assert.ok(generated > PendingCalls.CAPACITY, 'the run fills a batch');
+    // batches are full but the last; each tiles on from the one before
+    assert.deepEqual(decode.map((s) => s.tokenCount), [...new Array(Math.floor(generated / PendingCalls.CAPACITY)).fill(PendingCalls.CAPACITY), generated % PendingCalls.CAPACITY].filter((n) => n > 0));
+    let next = prefill.tokenCount;
+    for (const s of decode) {
+      assert.equal(s.firstToken, next);
+      next += s.tokenCount;
+      assert.equal(s.step, next - prefill.tokenCount);
+      assert.equal(s.tokensInCache, next);
+    }
+    assert.equal(asked, generated - decode.length, 'asked after every step but those that end a batch (full, or the end of the sequence)');
+    const a = each.store;
+    const b = batched.store;
+    assert.deepEqual(b.tokenIds(), a.tokenIds());
+    assert.deepEqual(b.tokenTexts(), a.tokenTexts());
+    assert.deepEqual(b.tokenSegments(), a.tokenSegments());
+    assert.deepEqual(b.sourceSpans(), a.sourceSpans());
+    assert.deepEqual(b.steps, a.steps);
+    assert.deepEqual(b.stepTokensInCache(), a.stepTokensInCache());
+    assert.deepEqual(b.stepKvBytes(), a.stepKvBytes());
+    for (let l = 0; l < 4; l++) assert.deepEqual(b.routing(l), a.routing(l));
+    const segmentEvents = (events: EngineEvent[]) => stepsOf(events).flatMap((s) => s.segments);
+    assert.deepEqual(segmentEvents(batched.events), segmentEvents(each.events));
+    assert.ok(segmentEvents(each.events).filter((e) => e.type === 'step').length >= 8, 'the run has reasoning steps');
+  });
+
+  it('records the steps run before a model call fails', async () => {
+    const session = model.session as { run: ort.InferenceSession['run'] };
+    const realRun = session.run;
+    let calls = 0;
+    session.run = async function (this: unknown, ...args: Parameters<ort.InferenceSession['run']>) {
+      if (++calls === 10) throw new Error('the device was lost');
+      return realRun.apply(model.session, args as never);
+    } as ort.InferenceSession['run'];
+    try {
+      const { events, store } = await collect(run(model, { prompt, settings: greedy, batchMs: Infinity }));
+      const [prefill, ...decode] = stepsOf(events);
+      assert.deepEqual(decode.map((s) => s.tokenCount), [8], 'calls 2 to 9, one batch');
+      assert.equal(store.tokenCount, prefill.tokenCount + 8);
+      assert.equal(store.stepCount, 9);
+      assert.equal(store.routing(3).expertIds.length, store.tokenCount * store.meta.model.expertsPerToken);
+      assert.deepEqual({ reason: store.done?.reason, message: store.done?.message }, { reason: 'error', message: 'the device was lost' });
+    } finally {
+      session.run = realRun;
+    }
+  });
+
   it('repeats a sampled run exactly for the same seed', async () => {
     const sampled = { ...greedy, temperature: 0.8, topP: 0.95, seed: 42, maxNewTokens: 60 };
     const ids = async () => Array.from((await collect(run(model, { prompt, settings: sampled }))).store.tokenIds());
     assert.deepEqual(await ids(), await ids());
   });
 
-  it('stops within one step of an abort, and releases every cache tensor the model returned, each once', async () => {
-    // count by identity: every present.* tensor session.run returns must be disposed exactly once by the
-    // end (the cache replaces them step by step and releases the last ones); removing either dispose fails this
+  /**
+   * Counts, by identity, the present.* tensors session.run returns and each one's disposals while `body`
+   * runs: every one must be disposed exactly once by the end (the cache replaces them step by step and
+   * releases the last ones). Returns the count returned.
+   */
+  async function expectCachesReleased(body: () => Promise<void>): Promise<number> {
     const returned = new Set<ort.Tensor>();
     const disposed = new Map<ort.Tensor, number>();
     const session = model.session as { run: ort.InferenceSession['run'] };
@@ -94,9 +151,21 @@ describe('run: the event stream', () => {
       disposed.set(this, (disposed.get(this) ?? 0) + 1);
       realDispose.call(this);
     };
-    const abort = new AbortController();
     try {
-      let stepAtAbort = -1;
+      await body();
+    } finally {
+      session.run = realRun;
+      ort.Tensor.prototype.dispose = realDispose;
+    }
+    const leaked = [...returned].filter((t) => disposed.get(t) !== 1);
+    assert.equal(leaked.length, 0, `${leaked.length} of ${returned.size} cache tensors were not disposed exactly once`);
+    return returned.size;
+  }
+
+  it('stops within one step of an abort, and releases every cache tensor the model returned, each once', async () => {
+    const abort = new AbortController();
+    let stepAtAbort = -1;
+    const returned = await expectCachesReleased(async () => {
       const { events, store } = await collect(run(model, { prompt, settings: greedy, signal: abort.signal }), (e) => {
         if (e.type === 'step' && e.step >= 20 && !abort.signal.aborted) {
           stepAtAbort = e.step;
@@ -105,14 +174,19 @@ describe('run: the event stream', () => {
       });
       assert.equal(stepsOf(events).at(-1)?.step, stepAtAbort, 'no model call after the abort');
       assert.equal(store.done?.reason, 'aborted');
-      const presentsPerCall = model.layout.caches.length;
-      assert.equal(returned.size, presentsPerCall * (stepAtAbort + 1), 'one present per cache part per call');
-      const leaked = [...returned].filter((t) => disposed.get(t) !== 1);
-      assert.equal(leaked.length, 0, `${leaked.length} of ${returned.size} cache tensors were not disposed exactly once`);
-    } finally {
-      session.run = realRun;
-      ort.Tensor.prototype.dispose = realDispose;
-    }
+    });
+    assert.equal(returned, model.layout.caches.length * (stepAtAbort + 1), 'one present per cache part per call');
+  });
+
+  it('releases the cache when the consumer stops taking events', async () => {
+    const returned = await expectCachesReleased(async () => {
+      const events = run(model, { prompt, settings: greedy, batchMs: 5 });
+      let next = await events.next();
+      while (!next.done && !(next.value.type === 'step' && next.value.phase === 'decode')) next = await events.next();
+      assert.ok(!next.done && next.value.type === 'step' && next.value.tokenCount >= 1);
+      await events.return(undefined as never);
+    });
+    assert.ok(returned > model.layout.caches.length, 'the run got past the prefill');
   });
 
   it('ends with a clear error for a prompt longer than the context', async () => {

@@ -5,6 +5,7 @@ import { checkRun } from '../engine/checkRun';
 import { loadModel } from '../engine/model';
 import { formatPrompt } from '../engine/modelDir';
 import { run } from '../engine/run';
+import { FRAME_MS } from '../inspector/stream';
 import { balance, decodeTokensPerSecond, formatBytes, mhaEquivalentBytes, topExpertAt } from '../trace/figures';
 import { traceToJson } from '../trace/jsonFormat';
 import type { TraceStore } from '../trace/store';
@@ -64,7 +65,7 @@ export async function runCommand(args: string[]): Promise<number> {
     let store: TraceStore | undefined;
     let current: Segment = Segment.Prompt;
     const k = model.layout.expertsPerToken;
-    const events = run(model, { prompt, settings, signal: abort.signal });
+    const events = run(model, { prompt, settings, signal: abort.signal, batchMs: FRAME_MS });
     for (;;) {
       const next = await events.next();
       if (next.done) {

@@ -6,29 +6,30 @@ import { TraceStore } from '../trace/store';
 import { type DoneReason, Segment, type TraceMeta } from '../trace/types';
 import { cacheValuesPerToken } from './config';
 import { Decoder, type StepOutput } from './decoder';
+import { PendingCalls } from './pendingCalls';
 import type { LoadedModel } from './model';
 import { Sampler } from './sampler';
 import { TokenTextStream } from './tokenizer';
 
-const NO_SPAN = [-1, -1] as const;
-
 /**
- * One model call of a run: the prefill (every prompt token) or a decode step (one generated token).
- * The tokens it added are [firstToken, firstToken + tokenCount) of the run's store, routing included;
- * the store is append-only, so consumers read them there (no copy travels with the event).
+ * Model calls of a run: the prefill (every prompt token), or a batch of decode steps (one generated token
+ * each: calls step − tokenCount + 1 … step). The tokens they added are [firstToken, firstToken + tokenCount)
+ * of the run's store, routing included; the store is append-only, so consumers read them there (no copy
+ * travels with the event).
  */
 export interface StepEvent {
   type: 'step';
+  /** The last model call in the event: 0 for the prefill, n for the n-th generated token. */
   step: number;
   phase: 'prefill' | 'decode';
   firstToken: number;
   tokenCount: number;
-  /** Reasoning/answer boundaries and reasoning steps this call's token revealed, already applied to the store. */
+  /** Reasoning/answer boundaries and reasoning steps these calls' tokens revealed, already applied to the store. */
   segments: readonly SegmentEvent[];
   tokensInCache: number;
-  /** KV-cache bytes per layer after the call (a view: copy it to keep it past the next step). */
+  /** KV-cache bytes per layer after the last call (a view: copy it to keep it past the next event). */
   kvBytes: Float64Array;
-  /** Time inside session.run, and for the whole step, ms. */
+  /** Time inside session.run, and for the whole of these calls (the loop's wall time since the last event), ms. */
   runMs: number;
   wallMs: number;
 }
@@ -43,6 +44,13 @@ export interface RunRequest {
   prompt: string;
   settings: SamplingSettings;
   signal?: AbortSignal;
+  /**
+   * How long decode steps may gather before the loop records them and yields, ms (default 0: an event per
+   * step), or a function read after each step (a run channel's current interval: each event then finds a
+   * batch due). The panel takes a batch per frame: the per-step work shrinks to a few copies, and the
+   * recording runs once per batch, with warm caches.
+   */
+  batchMs?: number | (() => number);
 }
 
 export function traceMeta(model: LoadedModel, request: RunRequest): TraceMeta {
@@ -69,11 +77,12 @@ export function traceMeta(model: LoadedModel, request: RunRequest): TraceMeta {
 }
 
 /**
- * Runs one prompt: the prefill, then one model call per generated token. Yields one event per call and
- * records everything into the store (created from traceMeta), in one place, as it goes. Stops on an
- * end-of-sequence token, the token budget, the context limit, or `signal` (checked before every call, so
- * an abort takes effect within one step); the KV cache is released in every case. Every consumer —
- * the extension, the CLI, eval, tests, benchmarks — decodes through this loop.
+ * Runs one prompt: the prefill, then one model call per generated token. Yields an event for the prefill
+ * and then one per batch of decode steps (every step, or every `batchMs`), having recorded everything into
+ * the store (created from traceMeta) in one place. Stops on an end-of-sequence token, the token budget, the
+ * context limit, or `signal` (checked before every call, so an abort takes effect within one step); the
+ * steps already run are recorded and the KV cache is released in every case. Every consumer — the
+ * extension, the CLI, eval, tests, benchmarks — decodes through this loop.
  */
 export async function* run(model: LoadedModel, request: RunRequest): AsyncGenerator<EngineEvent, TraceStore> {
   const { tokenizer, config, thinkStart, thinkEnd } = model.folder;
@@ -81,46 +90,79 @@ export async function* run(model: LoadedModel, request: RunRequest): AsyncGenera
   const store = new TraceStore(traceMeta(model, request));
   const segmenter = new Segmenter({ thinkStart, thinkEnd, startsInReasoning: request.prompt.trimEnd().endsWith(thinkStart) });
   const generated = new TokenTextStream(tokenizer);
-  const noSegments: SegmentEvent[] = [];
+  const batchMs = request.batchMs ?? 0;
+  const interval = typeof batchMs === 'function' ? batchMs : () => batchMs;
   yield { type: 'start', meta: store.meta, store };
 
   let decoder: Decoder | undefined;
+  let pending: PendingCalls | undefined;
   let reason: DoneReason;
   let message: string | undefined;
-  try {
-    decoder = new Decoder(model);
-    const { ids, offsets } = tokenizer.encode(request.prompt);
-    if (ids.length === 0) throw new RangeError('the prompt is empty');
-    if (ids.length >= config.maxPositions) throw new RangeError(`the prompt has ${ids.length} tokens; the model's context is ${config.maxPositions}`);
-    let started = performance.now();
-    let out: StepOutput = await decoder.forward(ids);
-    const spans = new Int32Array(2 * ids.length);
-    offsets.forEach(([s, e], i) => { spans[2 * i] = s; spans[2 * i + 1] = e; });
-    const texts = offsets.map(([s, e]) => request.prompt.slice(s, e));
-    store.appendTokens({ count: ids.length, ids, texts, segments: Segment.Prompt, spans, routing: out.routing.layers });
-    yield recordStep(store, decoder, out, 0, 0, ids.length, noSegments, started);
-
-    for (let step = 1; ; step++) {
-      if (request.signal?.aborted) { reason = 'aborted'; break; }
-      if (step > request.settings.maxNewTokens) { reason = 'max_tokens'; break; }
-      if (decoder.position >= config.maxPositions) { reason = 'context_full'; break; }
-      started = performance.now();
-      const id = sampler.sample(out.logits);
-      const index = store.tokenCount;
-      const isEos = config.eosTokenIds.includes(id);
-      const text = generated.next(id);
-      out = await decoder.forward([id]);
-      // the end-of-sequence token is recorded but is not text of the answer
-      const { segment, events } = isEos ? { segment: Segment.Answer, events: noSegments } : segmenter.push(text, index);
-      addGenerated(store, id, text, segment, out);
-      applySegments(store, events);
-      yield recordStep(store, decoder, out, step, index, 1, events, started);
-      if (isEos) { reason = 'eos'; break; }
+  let step = 0;
+  let lastEvent = performance.now();
+  const record = (): StepEvent => {
+    const p = pending as PendingCalls;
+    const firstToken = store.tokenCount;
+    const { count, totalRunMs } = p;
+    let segments: SegmentEvent[];
+    try {
+      segments = recordCalls(store, p, generated, segmenter, config.eosTokenIds);
+    } finally {
+      p.clear();
     }
-  } catch (e) {
-    reason = 'error';
-    message = (e as Error).message;
+    const now = performance.now();
+    const e: StepEvent = {
+      type: 'step', step, phase: 'decode', firstToken, tokenCount: count, segments, tokensInCache: (decoder as Decoder).position,
+      kvBytes: (decoder as Decoder).cache.bytesPerLayer(), runMs: totalRunMs, wallMs: now - lastEvent,
+    };
+    lastEvent = now;
+    return e;
+  };
+  try {
+    try {
+      decoder = new Decoder(model);
+      pending = PendingCalls.for(model);
+      const { ids, offsets } = tokenizer.encode(request.prompt);
+      if (ids.length === 0) throw new RangeError('the prompt is empty');
+      if (ids.length >= config.maxPositions) throw new RangeError(`the prompt has ${ids.length} tokens; the model's context is ${config.maxPositions}`);
+      let out: StepOutput = await decoder.forward(ids);
+      const spans = new Int32Array(2 * ids.length);
+      offsets.forEach(([s, e], i) => { spans[2 * i] = s; spans[2 * i + 1] = e; });
+      const texts = offsets.map(([s, e]) => request.prompt.slice(s, e));
+      store.appendTokens({ count: ids.length, ids, texts, segments: Segment.Prompt, spans, routing: out.routing.layers });
+      const kvBytes = decoder.cache.bytesPerLayer();
+      store.addStep(decoder.position, kvBytes, out.runMs);
+      const now = performance.now();
+      yield {
+        type: 'step', step: 0, phase: 'prefill', firstToken: 0, tokenCount: ids.length, segments: [],
+        tokensInCache: decoder.position, kvBytes, runMs: out.runMs, wallMs: now - lastEvent,
+      };
+      lastEvent = now;
+
+      for (;;) {
+        if (request.signal?.aborted) { reason = 'aborted'; break; }
+        if (step >= request.settings.maxNewTokens) { reason = 'max_tokens'; break; }
+        if (decoder.position >= config.maxPositions) { reason = 'context_full'; break; }
+        const id = sampler.sample(out.logits);
+        out = await decoder.forward([id]);
+        step++;
+        pending.push(id, out, decoder.position, decoder.cache.bytesPerLayer());
+        if (config.eosTokenIds.includes(id)) { reason = 'eos'; break; }
+        if (pending.full || performance.now() - lastEvent >= interval()) yield record();
+      }
+    } catch (e) {
+      reason = 'error';
+      message = (e as Error).message;
+    }
+    try {
+      // the steps run before the end, an error's included
+      if (pending && pending.count > 0) yield record();
+    } catch (e) {
+      reason = 'error';
+      message = (e as Error).message;
+    }
   } finally {
+    // also where the consumer stops the generator at a yield
     decoder?.dispose();
   }
   const end = segmenter.finish();
@@ -130,10 +172,32 @@ export async function* run(model: LoadedModel, request: RunRequest): AsyncGenera
   return store;
 }
 
-/** Records a generated token with the routing of the step that fed it: the packed row as it came where the graph packs its routing. */
-export function addGenerated(store: TraceStore, id: number, text: string, segment: Segment, out: StepOutput): void {
-  if (out.packed) store.addPackedToken(id, text, segment, out.packed);
-  else store.addToken(id, text, segment, NO_SPAN, out.routing.layers);
+/**
+ * Records the pending decode steps into the store: each token's text and segment (the reasoning segmenter
+ * sees them in order; the end-of-sequence token is recorded but is not text of the answer), the tokens with
+ * their packed routing, the segments' relabels and reasoning steps, the model calls. Returns the segment events.
+ */
+function recordCalls(store: TraceStore, pending: PendingCalls, generated: TokenTextStream, segmenter: Segmenter, eosTokenIds: readonly number[]): SegmentEvent[] {
+  const n = pending.count;
+  const first = store.tokenCount;
+  const texts: string[] = [];
+  const events: SegmentEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = pending.ids[i];
+    const text = generated.next(id);
+    texts.push(text);
+    if (eosTokenIds.includes(id)) pending.segments[i] = Segment.Answer;
+    else {
+      const pushed = segmenter.push(text, first + i);
+      pending.segments[i] = pushed.segment;
+      for (const e of pushed.events) events.push(e);
+    }
+  }
+  // relabels reach back only to tokens before the one that revealed them: appending the batch first is the same
+  store.appendPackedTokens(n, pending.ids, texts, pending.segments, pending.rows);
+  applySegments(store, events);
+  store.addSteps(n, pending.tokensInCache, pending.kvBytes, pending.runMs);
+  return events;
 }
 
 function applySegments(store: TraceStore, events: readonly SegmentEvent[]): void {
@@ -141,14 +205,4 @@ function applySegments(store: TraceStore, events: readonly SegmentEvent[]): void
     if (e.type === 'relabel') store.setSegment(e.start, e.end, e.segment);
     else if (e.type === 'step') store.steps.push(e.step);
   }
-}
-
-function recordStep(store: TraceStore, decoder: Decoder, out: StepOutput, step: number, firstToken: number, tokenCount: number,
-  segments: readonly SegmentEvent[], started: number): StepEvent {
-  const kvBytes = decoder.cache.bytesPerLayer();
-  store.addStep(decoder.position, kvBytes, out.runMs);
-  return {
-    type: 'step', step, phase: step === 0 ? 'prefill' : 'decode', firstToken, tokenCount, segments,
-    tokensInCache: decoder.position, kvBytes, runMs: out.runMs, wallMs: performance.now() - started,
-  };
 }

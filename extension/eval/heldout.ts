@@ -43,7 +43,7 @@ export function splitCompletion(text: string, thinkEnd: string): { reasoning: st
 /** Greedy-decodes one program through the engine's run loop; the trace comes back with the result. */
 export async function solve(model: LoadedModel, program: HeldoutProgram, index: number, maxNewTokens = DEFAULT_SAMPLING.maxNewTokens): Promise<ProgramResult & { store: TraceStore }> {
   const { folder } = model;
-  const events = run(model, { prompt: formatPrompt(folder, program.program), settings: { ...DEFAULT_SAMPLING, maxNewTokens } });
+  const events = run(model, { prompt: formatPrompt(folder, program.program), settings: { ...DEFAULT_SAMPLING, maxNewTokens }, batchMs: Infinity });
   let next = await events.next();
   while (!next.done) next = await events.next();
   const store = next.value;

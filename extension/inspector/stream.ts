@@ -60,6 +60,9 @@ function dataMessages(store: TraceStore, runId: number, seq: number, from: numbe
  * decode loop more than this.
  */
 export const CHANNEL_SHARE = 0.005;
+
+/** The panel's batch interval, ms: one frame at 60 Hz. A live run's decode loop gathers its steps for as long (RunRequest.batchMs). */
+export const FRAME_MS = 16;
 const MAX_INTERVAL_MS = 50;
 
 export interface ChannelOptions {
@@ -97,7 +100,7 @@ export class RunChannel {
   private readonly now: () => number;
   private readonly keptScores: number;
 
-  constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = 16, options: ChannelOptions = {}) {
+  constructor(readonly runId: number, private readonly post: (m: HostMessage) => void, private readonly intervalMs = FRAME_MS, options: ChannelOptions = {}) {
     this.maxShare = options.maxShare ?? CHANNEL_SHARE;
     if (!(this.maxShare > 0)) throw new RangeError(`maxShare must be above 0, not ${this.maxShare}`);
     this.now = options.now ?? (() => performance.now());
@@ -114,7 +117,7 @@ export class RunChannel {
     this.post({ type: 'runStart', runId: this.runId, seq: this.seq++, mode, meta: store.meta, ...(notice ? { notice } : {}) });
   }
 
-  /** After each model call, with its segment events (relabels travel with the next batch): posts a batch when one is due. */
+  /** After each engine event, with its segment events (relabels travel with the next batch): posts a batch when one is due. */
   step(segments: readonly SegmentEvent[] = []): void {
     for (const e of segments) if (e.type === 'relabel') this.relabels.push(e);
     if (this.now() - this.lastFlush >= this.currentIntervalMs) this.flush();

@@ -39,3 +39,19 @@ export function unpackRouting(packed: Float32Array, tokens: number, k: number, e
     }
   }
 }
+
+/** The inverse of unpackRouting for one token: token `t` of each layer's columns as one packed row, written into `row` at `at`. */
+export function packRouting(from: readonly RoutingSink[], t: number, k: number, experts: number, row: Float32Array, at: number): void {
+  const L = from.length;
+  for (let l = 0; l < L; l++) {
+    const { expertIds, weights, scores } = from[l];
+    const i = at + l * k;
+    const w = at + L * k + l * k;
+    for (let j = 0; j < k; j++) {
+      row[i + j] = expertIds[t * k + j];
+      row[w + j] = weights[t * k + j];
+    }
+    const s = at + 2 * L * k + l * experts;
+    for (let e = 0; e < experts; e++) row[s + e] = scores[t * experts + e];
+  }
+}

@@ -114,7 +114,7 @@ export class TraceStore {
   private readonly stepMs = new Column((n) => new Float32Array(n));
   /**
    * The routing of the last `pendingTokens` tokens, packed rows as the decode steps gave them
-   * (addPackedToken), not yet split into the per-layer columns: every read of those settles them first.
+   * (appendPackedTokens), not yet split into the per-layer columns: every read of those settles them first.
    */
   private readonly pendingRows = new Column((n) => new Float32Array(n));
   private pendingTokens = 0;
@@ -199,16 +199,24 @@ export class TraceStore {
   }
 
   /**
-   * Appends one generated token whose routing is one packed row (trace/packedRouting.ts): the decode loop's
-   * path where the graph packs its routing. The row is copied as it is, with one set(); it is split into the
-   * per-layer columns when they are next read, many tokens at a time (a batch for the panel, an analysis).
+   * Appends `count` generated tokens whose routing is packed rows, `count` rows end to end from the start of
+   * `rows`: the decode loop's batch (engine/pendingCalls.ts). One set() per column; the rows are split into
+   * the per-layer columns when those are next read.
    */
-  addPackedToken(id: number, text: string, segment: Segment, row: Float32Array): number {
+  appendPackedTokens(count: number, ids: Int32Array, texts: readonly string[], segments: Uint8Array, rows: Float32Array): number {
     const { expertsPerToken: k, nRoutedExperts: e, moeLayers } = this.meta.model;
-    if (row.length !== packedWidth(moeLayers.length, k, e)) throw new Error(`a packed routing row of ${row.length} values does not fit ${moeLayers.length} MoE layers × (2·${k} + ${e})`);
-    this.pendingRows.push(row);
-    this.pendingTokens++;
-    return this.pushToken(id, text, segment, -1, -1);
+    const width = packedWidth(moeLayers.length, k, e);
+    if (ids.length < count || texts.length !== count || segments.length < count || rows.length < count * width) {
+      throw new Error(`${count} packed tokens need ${count} ids, texts and segments and ${count} rows of ${moeLayers.length} MoE layers × (2·${k} + ${e}) values`);
+    }
+    const first = this.ids.length;
+    this.pendingRows.push(rows.subarray(0, count * width));
+    this.pendingTokens += count;
+    this.ids.push(ids.subarray(0, count));
+    for (let t = 0; t < count; t++) this.texts.push(texts[t]);
+    this.segments.push(segments.subarray(0, count));
+    this.spans.pushRepeated(-1, 2 * count);
+    return first;
   }
 
   /** Splits the pending packed rows into the per-layer routing columns. */
@@ -245,6 +253,15 @@ export class TraceStore {
     this.stepTokens.pushOne(tokensInCache);
     this.stepKv.push(kvBytesPerLayer);
     this.stepMs.pushOne(runMs);
+  }
+
+  /** Records `count` model calls at once, their columns from index 0 (kvBytes numLayers per call). */
+  addSteps(count: number, tokensInCache: Int32Array, kvBytes: Float64Array, runMs: Float64Array): void {
+    const layers = this.meta.model.numLayers;
+    if (tokensInCache.length < count || runMs.length < count || kvBytes.length < count * layers) throw new Error(`a batch of ${count} model calls has short columns`);
+    this.stepTokens.push(tokensInCache.subarray(0, count));
+    this.stepKv.push(kvBytes.subarray(0, count * layers));
+    this.stepMs.push(runMs.subarray(0, count));
   }
 
   finish(done: TraceDone): void {

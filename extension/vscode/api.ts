@@ -15,7 +15,7 @@ export interface MoeLensApi {
   onnxRuntimeLoaded(): boolean;
   /** Every valid message a MoE Lens webview sent (`ready`, `rendered` acks, …). */
   readonly onWebviewMessage: vscode.Event<{ from: 'inspector' | 'traceEditor'; message: WebviewMessage }>;
-  /** After each decode step of a run. */
+  /** After each batch of decode steps a run records (about one per frame while the panel streams): the tokens generated so far. */
   readonly onDidDecode: vscode.Event<{ runId: number; generatedTokens: number }>;
   decorations(): DecorationSnapshot | undefined;
   lastRun(): RunRecord | undefined;

@@ -183,7 +183,7 @@ export class RunController implements vscode.Disposable {
     this.log.info(`run ${runId}: ${prompt.length} prompt characters, ${JSON.stringify(settings)}`);
     let lastSpeedUpdate = 0;
     const done = (async () => {
-      const events = engine.run(model, { prompt, settings, signal: abort.signal });
+      const events = engine.run(model, { prompt, settings, signal: abort.signal, batchMs: () => channel.currentIntervalMs });
       this.statusBar.setSpeed(0);
       view?.post({ type: 'status', state: 'running', model: this.modelSession.state.model, provider: model.provider, routing: this.modelSession.state.routing });
       for (;;) {

@@ -216,7 +216,7 @@ describe('MoE Lens in VS Code', () => {
     const moeLens = await api();
     const stopped = new Promise<void>((resolve) => {
       const sub = moeLens.onDidDecode(({ generatedTokens }) => {
-        if (generatedTokens !== 3) return;
+        if (generatedTokens < 3) return; // it fires per batch of steps: the count may pass 3 in one
         sub.dispose();
         void vscode.commands.executeCommand('moeLens.stop').then(() => resolve());
       });
