@@ -3,7 +3,8 @@
  * run, on the path a user has — run() → RunChannel → a VS Code-style serialised postMessage.
  *   decode tok/s                     greedy decoding of held-out programs through run(), batch 1
  *   routing outputs overhead         decode steps (model call, the step kept: routing row, cache bytes) of the graph vs the
- *                                    same graph without routing outputs, the two in lockstep
+ *                                    same graph without routing outputs, the two in lockstep, opened afresh each round
+ *                                    with each created first in turn
  *   loop overhead                    (wall − time inside session.run) / wall for whole runs, channel included, the loop
  *                                    gathering its steps for the channel's interval as the extension's does
  *   bare loop overhead               the same for the plainest greedy loop (encode, feed, argmax, cache swap) on the
@@ -158,16 +159,9 @@ async function coldFirstToken(): Promise<number> {
 async function main(): Promise<void> {
   const provider = process.argv[2] ?? 'cpu';
   const bareDir = await withoutRouting(MODEL);
-  const model = await loadModel(MODEL, { providers: [provider] });
-  const bare = await loadModel(bareDir, { providers: [provider] });
+  const sessions: LoadedModel[] = [];
   try {
     const programs = fixedSample(await readHeldout(MODEL), PROMPTS);
-    const prompts = programs.map((p) => formatPrompt(model.folder, p.program));
-    for (const p of prompts.slice(0, 3)) { await decodeOne(model, p, true); await decodeOne(bare, p, false); } // warm-up
-
-    // the two graphs in lockstep on the same prompt: each decode step runs on one, then on the other (the
-    // order alternating), so the two calls compared are ~1 ms apart and the machine's drift, which moves
-    // separate runs by ±10%, cancels; the median of the ratios drops outliers
     const overhead: number[] = [];
     /** The same, per prompt and round: the summed steps of each graph. */
     const perRun: number[] = [];
@@ -175,9 +169,24 @@ async function main(): Promise<void> {
     const bareOverhead: number[] = [];
     const speed: number[] = [];
     let last: RunResult | undefined;
+    let model: LoadedModel | undefined;
+    let prompts: string[] = [];
     for (let r = 0; r < ROUNDS; r++) {
+      // the graphs are opened afresh each round, in turns first: of two sessions of one and the same graph
+      // decoding in lockstep, the one created first ran 2–7% slower in some processes (an A/A check), which
+      // taken alone would be read as the routing outputs' cost
+      for (const s of sessions.splice(0)) await s.session.release();
+      for (const dir of r % 2 === 0 ? [MODEL, bareDir] : [bareDir, MODEL]) sessions.push(await loadModel(dir, { providers: [provider] }));
+      const [withRouting, bare] = r % 2 === 0 ? sessions : [sessions[1], sessions[0]];
+      model = withRouting;
+      prompts = programs.map((p) => formatPrompt(withRouting.folder, p.program));
+      for (const p of prompts.slice(0, r === 0 ? 3 : 1)) { await decodeOne(withRouting, p, true); await decodeOne(bare, p, false); } // warm-up
+
+      // the two graphs in lockstep on the same prompt: each decode step runs on one, then on the other (the
+      // order alternating), so the two calls compared are ~1 ms apart and the machine's drift, which moves
+      // separate runs by ±10%, cancels; the median of the ratios drops outliers
       for (const [i, prompt] of prompts.entries()) {
-        const pair = await lockstep(model, bare, prompt, (r + i) % 2 === 0);
+        const pair = await lockstep(withRouting, bare, prompt, (r + i) % 2 === 0);
         let withMs = 0;
         let bareMs = 0;
         for (let s = 0; s < pair.with.length; s++) {
@@ -187,15 +196,16 @@ async function main(): Promise<void> {
         }
         if (pair.with.length > 0) perRun.push((100 * (withMs - bareMs)) / bareMs);
         // the user's path: the same run through the channel, serialised as VS Code posts it
-        const user = await decodeOne(model, prompt, true);
+        const user = await decodeOne(withRouting, prompt, true);
         loop.push((100 * (user.wallMs - user.runMs)) / user.wallMs);
         speed.push((1000 * user.tokens) / user.decodeMs);
         bareOverhead.push(await bareLoop(bare, prompt));
         last = user;
       }
     }
+    if (!model || !last) throw new Error('no rounds ran');
     const cold = [await coldFirstToken(), await coldFirstToken(), await coldFirstToken()];
-    const store = last?.store as TraceStore;
+    const store = last.store;
     const json = Buffer.byteLength(traceToJson(store));
     const spread = (xs: number[]) => `interquartile ${percentile(xs, 25).toFixed(1)} to ${percentile(xs, 75).toFixed(1)}`;
     console.log(`model: ${model.folder.dir}, provider ${model.provider}, ${prompts.length} prompts × ${ROUNDS} rounds of up to ${TOKENS} tokens`);
@@ -209,8 +219,7 @@ async function main(): Promise<void> {
     console.log(`trace bytes per token: ${(json / store.tokenCount).toFixed(0)} in the JSON file (${store.tokenCount} tokens, ${json} bytes); `
       + `${store.bytesPerToken().toFixed(0)} in memory (${store.meta.model.moeLayers.length} MoE layers × k=${store.meta.model.expertsPerToken}, E=${store.meta.model.nRoutedExperts})`);
   } finally {
-    await model.session.release();
-    await bare.session.release();
+    for (const s of sessions) await s.session.release();
     await rm(bareDir, { recursive: true, force: true });
   }
 }
