@@ -247,6 +247,17 @@ describe('third-party MoE exports reproduce their PyTorch reference', () => {
         assert.ok(r.expertIds.every((e) => Number.isInteger(e) && e >= 0 && e < (ref.num_experts as number)), `layer ${r.layer}: expert ids`);
         const first = ref.steps[0].routing[String(r.layer)];
         assert.deepEqual(r.expertIds.slice(0, ref.prompt_ids.length * k), first.expert_ids.flat(), `layer ${r.layer}: prompt routing`);
+        // a generated token's routing is packed into a row at its step and recorded with its batch: the reference's too
+        for (let s = 1; s < ref.steps.length; s++) {
+          const t = ref.prompt_ids.length + s - 1;
+          const want = ref.steps[s].routing[String(r.layer)];
+          const ids = r.expertIds.slice(t * k, (t + 1) * k);
+          assert.deepEqual([...ids].sort(), [...want.expert_ids[0]].sort(), `layer ${r.layer} token ${t}: expert ids`);
+          for (const [j, e] of ids.entries()) {
+            const w = want.weights[0][want.expert_ids[0].indexOf(e)];
+            assert.ok(Math.abs(r.weights[t * k + j] - w) <= (ref.routing_tolerance ?? 1e-5), `layer ${r.layer} token ${t}: weight of expert ${e}`);
+          }
+        }
       }
     } finally {
       await rm(tmp, { recursive: true, force: true });
