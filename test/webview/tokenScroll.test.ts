@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostMessage } from '../../extension/protocol';
 import { messagesScript } from './harness';
+import { replayOf } from './record';
 import { initMessage, inspectorSuite, lastSeq, settle } from './suite';
 
 describe('token view in Chromium, following a streaming run', () => {
@@ -92,5 +93,20 @@ describe('token view in Chromium, following a streaming run', () => {
     await settle(page);
     assert.equal(await page.page.getByTestId('token-scroller').evaluate((el) => el.scrollTop), 0, 'the view stayed at the top');
     await page.page.locator('[data-t="0"]').waitFor();
+  });
+
+  it('opens a replay on its last token, also when the whole trace lands in one frame', async () => {
+    const page = await suite.open('dark', { width: 700, height: 480 });
+    const messages = replayOf(suite.rec.store, 9);
+    // start, data and end in one task: the page folds them into one frame, so it never sees the run streaming
+    await page.post([initMessage('replay', 'all'), ...messages]);
+    await page.rendered(9, lastSeq(messages));
+    await settle(page);
+    const view = await page.page.getByTestId('token-scroller').evaluate((el) => {
+      const spans = [...el.querySelectorAll('[data-t]')].map((s) => Number(s.getAttribute('data-t')));
+      return { max: Math.max(...spans), scrollTop: el.scrollTop, bottomGap: el.scrollHeight - el.scrollTop - el.clientHeight };
+    });
+    assert.equal(view.max, suite.rec.store.tokenCount - 1, `the last token is drawn: ${JSON.stringify(view)}`);
+    assert.ok(view.scrollTop > 0 && view.bottomGap <= 1, `the view is at the end of the run: ${JSON.stringify(view)}`);
   });
 });

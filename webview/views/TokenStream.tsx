@@ -93,7 +93,7 @@ export function TokenStream(p: TokenStreamProps) {
   const total = lines.length * rowPx;
   const streaming = run.summary === null;
   const following = follow && streaming;
-  /** The run this view has seen streaming: when it ends, the view shows its last rows. */
+  /** The run this view has seen streaming. */
   const streamed = useRef(-1);
   /** Where the view last scrolled itself to: above it, the user has scrolled away (their scroll event may not have been handled yet). */
   const scrolledTo = useRef(0);
@@ -103,10 +103,11 @@ export function TokenStream(p: TokenStreamProps) {
     if (streaming && streamed.current !== run.runId) {
       streamed.current = run.runId;
       scrolledTo.current = el.scrollTop;
-    } else if (!streaming && streamed.current === run.runId) {
-      // once, when the run ends: its last rows into view, and the view's position from the layout
-      streamed.current = -1;
-      if (follow) {
+    } else if (!streaming) {
+      // a run that ended, or arrived ended (a replay whose start and end the page folded into one frame, maybe
+      // before the scroller was laid out): while the view follows, its last rows stay in view — when the run
+      // ends, and when the scroller gets or changes its size — and the view's position comes from the layout
+      if (follow && el.clientHeight > 0 && el.scrollTop + el.clientHeight < el.scrollHeight - 1) {
         el.scrollTop = total;
         setView((v) => ({ ...v, top: el.scrollTop }));
       }
