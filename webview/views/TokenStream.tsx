@@ -122,7 +122,9 @@ export function TokenStream(p: TokenStreamProps) {
     return () => cancelAnimationFrame(frame);
   }, [total, follow, following, streaming, run.runId, view.height]); // the height too: a panel that shrinks leaves the newest rows below it
 
-  const top = following ? Math.max(0, total - view.height) : view.top;
+  // following the stream, or an ended run the view keeps at its end: the rows at the bottom, from the geometry
+  // (a replay's first frame draws its end rows before the scroll has moved there)
+  const top = follow ? Math.max(0, total - view.height) : view.top;
   const first = Math.max(0, Math.floor(top / rowPx) - OVERSCAN);
   const last = Math.min(lines.length, Math.ceil((top + view.height) / rowPx) + OVERSCAN);
   const layerIndex = p.layer === 'all' ? -1 : p.layer;
