@@ -151,17 +151,22 @@ export class TraceStore {
     b.routing.forEach((r, l) => {
       if (r.expertIds.length !== n * k || r.weights.length !== n * k || r.scores.length !== n * e) throw new Error(`routing of layer ${moeLayers[l]} has the wrong width`);
     });
-    const first = this.ids.length;
     b.routing.forEach((r, l) => {
       this.routingIds[l].push(r.expertIds);
       this.routingWeights[l].push(r.weights);
       this.routingScores[l].push(r.scores);
     });
-    this.ids.push(b.ids);
-    for (const text of b.texts) this.texts.push(text);
-    if (typeof b.segments === 'number') this.segments.pushRepeated(b.segments, n);
-    else this.segments.push(b.segments);
-    if (b.spans) this.spans.push(b.spans);
+    return this.pushTokens(n, b.ids, b.texts, b.segments, b.spans);
+  }
+
+  /** `n` tokens' ids, texts, segments (one each, or one for all) and source spans (null: none); returns the first one's index. */
+  private pushTokens(n: number, ids: ArrayLike<number>, texts: readonly string[], segments: ArrayLike<number> | Segment, spans: ArrayLike<number> | null): number {
+    const first = this.ids.length;
+    this.ids.push(ids);
+    for (const text of texts) this.texts.push(text);
+    if (typeof segments === 'number') this.segments.pushRepeated(segments, n);
+    else this.segments.push(segments);
+    if (spans) this.spans.push(spans);
     else this.spans.pushRepeated(-1, 2 * n);
     return first;
   }
@@ -209,14 +214,9 @@ export class TraceStore {
     if (ids.length < count || texts.length !== count || segments.length < count || rows.length < count * width) {
       throw new Error(`${count} packed tokens need ${count} ids, texts and segments and ${count} rows of ${moeLayers.length} MoE layers × (2·${k} + ${e}) values`);
     }
-    const first = this.ids.length;
     this.pendingRows.push(rows.subarray(0, count * width));
     this.pendingTokens += count;
-    this.ids.push(ids.subarray(0, count));
-    for (let t = 0; t < count; t++) this.texts.push(texts[t]);
-    this.segments.push(segments.subarray(0, count));
-    this.spans.pushRepeated(-1, 2 * count);
-    return first;
+    return this.pushTokens(count, ids.subarray(0, count), texts, segments.subarray(0, count), null);
   }
 
   /** Splits the pending packed rows into the per-layer routing columns. */
