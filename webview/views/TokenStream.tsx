@@ -92,7 +92,6 @@ export function TokenStream(p: TokenStreamProps) {
   // made the browser lay the page out twice per frame (a third of a streamed frame's time).
   const total = lines.length * rowPx;
   const streaming = run.summary === null;
-  const following = follow && streaming;
   /** The run this view has seen streaming. */
   const streamed = useRef(-1);
   /** Where the view last scrolled itself to: above it, the user has scrolled away (their scroll event may not have been handled yet). */
@@ -113,14 +112,14 @@ export function TokenStream(p: TokenStreamProps) {
       }
       return;
     }
-    if (!following) return;
+    if (!follow) return;
     const frame = requestAnimationFrame(() => {
       if (el.scrollTop < scrolledTo.current - 1) return;
       el.scrollTop = total;
       scrolledTo.current = el.scrollTop;
     });
     return () => cancelAnimationFrame(frame);
-  }, [total, follow, following, streaming, run.runId, view.height]); // the height too: a panel that shrinks leaves the newest rows below it
+  }, [total, follow, streaming, run.runId, view.height]); // the height too: a panel that shrinks leaves the newest rows below it
 
   // following the stream, or an ended run the view keeps at its end: the rows at the bottom, from the geometry
   // (a replay's first frame draws its end rows before the scroll has moved there)
